@@ -1,0 +1,2 @@
+export * as torch from "./torch/index.js";
+export * as optim from "./optim/index.js";

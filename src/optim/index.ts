@@ -1,0 +1,1 @@
+export { SGD, type SgdOptions } from "./sgd.js";
