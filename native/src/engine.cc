@@ -306,6 +306,17 @@ std::pair<const void*, size_t> Ctx::DATA(size_t i) {
   return {data, length * elem};
 }
 
+// V8 only needs a coarse view of native memory to schedule GC, and each report costs about half a
+// microsecond (as much as a small op), so changes are reported once they add up to 1 MiB.
+void Ctx::reportMemory(int64_t delta) {
+  engine.unreportedBytes += delta;
+  if (engine.unreportedBytes > (1 << 20) || engine.unreportedBytes < -(1 << 20)) {
+    int64_t adjusted;
+    napi_adjust_external_memory(env, engine.unreportedBytes, &adjusted);
+    engine.unreportedBytes = 0;
+  }
+}
+
 // ---- results ------------------------------------------------------------------------------------
 
 napi_value Ctx::ret(at::Tensor t) {
@@ -329,8 +340,7 @@ napi_value Ctx::ret(at::Tensor t) {
   }
   engine.live++;
   engine.bytes += nbytes;
-  int64_t adjusted;
-  napi_adjust_external_memory(env, nbytes, &adjusted);
+  reportMemory(nbytes);
   napi_value v;
   check(napi_create_int32(env, id, &v));
   return v;
@@ -342,8 +352,7 @@ void Ctx::freeTensor(int32_t id) {
   engine.tensors[id] = at::Tensor();
   engine.live--;
   engine.bytes -= engine.slotBytes[id];
-  int64_t adjusted;
-  napi_adjust_external_memory(env, -engine.slotBytes[id], &adjusted);
+  reportMemory(-engine.slotBytes[id]);
   engine.freeSlots.push_back(id);
 }
 

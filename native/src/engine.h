@@ -21,6 +21,7 @@ struct Engine {
   std::vector<int32_t> freeSlots;
   int64_t live = 0;
   int64_t bytes = 0;
+  int64_t unreportedBytes = 0;
   std::vector<std::optional<at::Generator>> generators;
   napi_ref torchErrorCtor = nullptr;
 };
@@ -67,6 +68,7 @@ class Ctx {
   napi_value typedArray(const at::Tensor& t);
 
   void freeTensor(int32_t id);
+  void reportMemory(int64_t delta);
   int32_t addGenerator(at::Generator g);
   at::Generator& generator(int64_t id);
   void freeGenerator(int64_t id);

@@ -3,16 +3,21 @@ import { Tensor } from "./tensor.js";
 
 // Memory contract (tfjs-style): tensors created inside tidy(fn) are disposed when fn returns,
 // except those it returns (they move to the enclosing scope) and those passed to keep().
-const scopes: Set<Tensor>[] = [];
+// A scope is a plain array plus an owner mark on each tensor: cheaper per op than a Set.
+export type Scope = Tensor[];
+const scopes: Scope[] = [];
 
-/** Called by every Tensor constructor. */
-export function track(t: Tensor): void {
-  scopes[scopes.length - 1]?.add(t);
+/** Called by every Tensor constructor: the scope that owns the new tensor, if any. */
+export function track(t: Tensor): Scope | undefined {
+  const scope = scopes[scopes.length - 1];
+  scope?.push(t);
+  return scope;
 }
 
-/** Removes t from every scope: it lives until dispose() (or, as a safety net, garbage collection). */
+/** Takes t out of its scope: it lives until dispose() (or, as a safety net, garbage collection). */
 export function keep<T extends Tensor>(t: T): T {
-  for (const s of scopes) s.delete(t);
+  t.owner = undefined;
+  t.watchForLeak();
   return t;
 }
 
@@ -25,28 +30,38 @@ function collect(x: unknown, out: Set<Tensor>, seen: Set<unknown>): void {
   }
 }
 
+function close(scope: Scope, survivors: Set<Tensor>): void {
+  const parent = scopes[scopes.length - 1];
+  for (const t of scope) {
+    if (t.owner !== scope) continue;
+    if (!survivors.has(t)) t.dispose();
+    else if (parent) {
+      parent.push(t);
+      t.owner = parent;
+    } else keep(t);
+  }
+}
+
 /**
  * Runs fn and disposes every tensor it created that is not part of its result (tensors found in
  * returned arrays, plain objects and Maps are kept). fn must be synchronous.
  */
 export function tidy<R>(fn: () => R): R {
-  const scope = new Set<Tensor>();
+  const scope: Scope = [];
   scopes.push(scope);
   let result: R;
   try {
     result = fn();
   } catch (e) {
     scopes.pop();
-    for (const t of scope) t.dispose();
+    close(scope, new Set());
     throw e;
   }
   scopes.pop();
-  if (result instanceof Promise) throw new TypeError("tidy(fn): fn must be synchronous (it returned a Promise)");
   const survivors = new Set<Tensor>();
   collect(result, survivors, new Set());
-  for (const t of scope) if (!survivors.has(t)) t.dispose();
-  const parent = scopes[scopes.length - 1];
-  if (parent) for (const t of survivors) if (scope.has(t)) parent.add(t);
+  close(scope, survivors);
+  if (result instanceof Promise) throw new TypeError("tidy(fn): fn must be synchronous (it returned a Promise)");
   return result;
 }
 

@@ -1,10 +1,12 @@
 import { DType, Device, checkDType, checkDevice } from "./dtype.js";
 import { N } from "./native.js";
 import * as ops from "./ops.js";
-import { track } from "./scope.js";
+import { track, type Scope } from "./scope.js";
 import * as fft from "./fft.js";
 
 // The safety net for tensors nobody disposed: scopes are the contract, this only bounds leaks.
+// Registering costs about as much as a small op, so tensors owned by a tidy() scope are only
+// registered if they outlive every scope (see scope.ts).
 const leaks = new FinalizationRegistry<number>((id) => {
   try {
     N.free(id);
@@ -25,12 +27,22 @@ export class Tensor {
   #shape?: Shape;
   #dtype?: DType;
   #device?: Device;
+  #watched = false;
+  /** The tidy() scope that will dispose this tensor (internal to scope.ts). */
+  owner: Scope | undefined;
 
   /** Wraps a native handle; use the creation functions instead. */
   constructor(id: number) {
     this.#id = id;
-    leaks.register(this, id, this);
-    track(this);
+    this.owner = track(this);
+    if (!this.owner) this.watchForLeak();
+  }
+
+  /** Lets the garbage collector free this tensor if it is dropped undisposed. */
+  watchForLeak(): void {
+    if (this.#watched || this.#id < 0) return;
+    leaks.register(this, this.#id, this);
+    this.#watched = true;
   }
 
   /** The native handle (throws once disposed). */
@@ -45,7 +57,7 @@ export class Tensor {
 
   dispose(): void {
     if (this.#id < 0) return;
-    leaks.unregister(this);
+    if (this.#watched) leaks.unregister(this);
     N.free(this.#id);
     this.#id = -1;
   }
