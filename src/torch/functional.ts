@@ -6,6 +6,7 @@ import type { Tensor } from "./tensor.js";
 export { relu, softmax, logSoftmax } from "./ops.js";
 
 type Pair = number | readonly [number, number];
+const pair = (p: Pair): readonly number[] => (typeof p === "number" ? [p, p] : p);
 export type Reduction = "none" | "mean" | "sum";
 
 export const linear = (x: Tensor, weight: Tensor, bias?: Tensor) => w(N.linear(h(x), h(weight, "weight"), hOpt(bias, "bias")));
@@ -33,7 +34,7 @@ export const maxPool2d = (x: Tensor, kernelSize: Pair, o: PoolOptions & { dilati
   w(N.max_pool2d(h(x), kernelSize, o.stride ?? kernelSize, o.padding ?? 0, o.dilation ?? 1, o.ceilMode ?? false));
 export const avgPool2d = (x: Tensor, kernelSize: Pair, o: PoolOptions & { countIncludePad?: boolean } = {}) =>
   w(N.avg_pool2d(h(x), kernelSize, o.stride ?? kernelSize, o.padding ?? 0, o.ceilMode ?? false, o.countIncludePad ?? true));
-export const adaptiveAvgPool2d = (x: Tensor, outputSize: Pair) => w(N.adaptive_avg_pool2d(h(x), outputSize));
+export const adaptiveAvgPool2d = (x: Tensor, outputSize: Pair) => w(N.adaptive_avg_pool2d(h(x), pair(outputSize)));
 
 export interface BatchNormOptions {
   weight?: Tensor;
@@ -72,4 +73,4 @@ export const pad = (x: Tensor, padding: readonly number[], mode: "constant" | "r
   w(N.pad(h(x), padding, mode, mode === "constant" ? (value ?? 0) : undefined));
 /** im2col: (N, C, H, W) -> (N, C*kh*kw, L) sliding blocks. */
 export const unfold = (x: Tensor, kernelSize: Pair, o: { dilation?: Pair; padding?: Pair; stride?: Pair } = {}) =>
-  w(N.unfold(h(x), kernelSize, o.dilation ?? 1, o.padding ?? 0, o.stride ?? 1));
+  w(N.unfold(h(x), pair(kernelSize), pair(o.dilation ?? 1), pair(o.padding ?? 0), pair(o.stride ?? 1)));
