@@ -2,7 +2,7 @@
 
 Usage: peer_torch.py SPEC_JSON, where the spec names the case, iters, warmup, threads,
 ops_per_step, batch, lr and optionally weights (a safetensors file of initial parameters, named as
-the model's state_dict). Prints {"seconds": seconds per step, "torch": version, "init": ...} as JSON.
+the model's state_dict). Prints {"seconds": seconds per step} as JSON.
 The two peer columns differ only in the environment run.ts gives this process.
 """
 import json
@@ -12,11 +12,6 @@ import time
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-try:
-    from safetensors.torch import load_file
-except ImportError:
-    load_file = None
 
 MODELS = {
     "mlp": lambda: nn.Sequential(nn.Flatten(), nn.Linear(3072, 2700), nn.ReLU(), nn.Linear(2700, 10)),
@@ -34,15 +29,15 @@ def tiny(op, spec):
         for _ in range(n):
             op(a, b)
 
-    return step, "none"
+    return step
 
 
 def train(spec):
     model = MODELS[spec["case"]]()
-    init = "random"
-    if load_file is not None and spec.get("weights"):
+    if spec.get("weights"):
+        from safetensors.torch import load_file  # run.ts passes weights only where it is installed
+
         model.load_state_dict(load_file(spec["weights"]))
-        init = "shared"
     batch = spec["batch"]
     x, y = torch.randn(batch, 3, 32, 32), torch.randint(0, 10, (batch,))
     opt = torch.optim.SGD(model.parameters(), lr=spec["lr"], momentum=0.9)
@@ -53,18 +48,18 @@ def train(spec):
         F.cross_entropy(model(x), y).backward()
         opt.step()
 
-    return step, init
+    return step
 
 
 def fft2(spec):
     x = torch.randn(*spec["shape"])
-    return (lambda: torch.fft.fft2(x)), "none"
+    return lambda: torch.fft.fft2(x)
 
 
 def gemm(spec):
     n = spec["n"]
     a, b = torch.randn(n, n), torch.randn(n, n)
-    return (lambda: torch.matmul(a, b)), "none"
+    return lambda: torch.matmul(a, b)
 
 
 CASES = {
@@ -80,14 +75,14 @@ CASES = {
 def main():
     spec = json.loads(sys.argv[1])
     torch.set_num_threads(spec["threads"])
-    step, init = CASES[spec["case"]](spec)
+    step = CASES[spec["case"]](spec)
     for _ in range(spec["warmup"]):
         step()
     t0 = time.perf_counter()
     for _ in range(spec["iters"]):
         step()
     seconds = (time.perf_counter() - t0) / spec["iters"]
-    print(json.dumps({"seconds": seconds, "torch": torch.__version__, "init": init}))
+    print(json.dumps({"seconds": seconds}))
 
 
 if __name__ == "__main__":

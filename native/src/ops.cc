@@ -107,8 +107,8 @@ const std::vector<OpDef> kOps = {
        auto g = at::make_generator<at::CPUGeneratorImpl>(static_cast<uint64_t>(c.I(0)));
        return c.num(c.addGenerator(g));)
     OP(generator_free, "I->V", c.freeGenerator(c.I(0)); return c.undef();)
-    OP(generator_get_state, "G?->T", return c.ret(c.G(0)->get_state());)
-    OP(generator_set_state, "G?,T->V", c.G(0)->set_state(c.T(1)); return c.undef();)
+    OP(generator_get_state, "G->T", return c.ret(c.generator(c.I(0)).get_state());)
+    OP(generator_set_state, "G,T->V", c.generator(c.I(0)).set_state(c.T(1)); return c.undef();)
     OP(rand, "IL,G?,DT,DEV->T", return c.ret(onDevice(at::rand(dims(c.IL(0)), copt(c.G(1)), opts(c.DT(2), at::kCPU)), c.DEV(3)));)
     OP(randn, "IL,G?,DT,DEV->T", return c.ret(onDevice(at::randn(dims(c.IL(0)), copt(c.G(1)), opts(c.DT(2), at::kCPU)), c.DEV(3)));)
     OP(randint, "I,I,IL,G?,DT,DEV->T",
@@ -135,7 +135,12 @@ const std::vector<OpDef> kOps = {
     OP(detach, "T->T", return c.ret(c.T(0).detach());)
     INPLACE(requires_grad_, "T,B->V", c.T(0).requires_grad_(c.B(1)))
     OP(grad, "T->T?", return c.ret(c.T(0).grad());)
-    INPLACE(set_grad, "T,T?->V", auto g = c.To(1); c.T(0).mutable_grad() = g ? *g : at::Tensor())
+    INPLACE(set_grad, "T,T?->V",
+            at::Tensor& t = c.T(0); auto g = c.To(1);
+            // libtorch's C++ setter checks nothing; a mismatched .grad would only fail later, inside backward.
+            if (g && (g->sizes() != t.sizes() || g->scalar_type() != t.scalar_type() || g->device() != t.device()))
+              throw ArgError("a gradient must match its tensor's shape, dtype and device");
+            t.mutable_grad() = g ? *g : at::Tensor())
     INPLACE(backward, "T,T?,B?,B->V",
             c.T(0).backward(c.To(1).value_or(at::Tensor()), c.isNil(2) ? c10::optional<bool>() : c10::optional<bool>(c.B(2)), c.B(3)))
     OP(autograd_grad, "TL,TL,TL?,B?,B,B->TL?",

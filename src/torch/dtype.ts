@@ -17,7 +17,7 @@ export function isFloating(d: DType): boolean {
 
 export function checkDType(d: unknown, what = "dtype"): DType {
   if (typeof d !== "string" || !(DTYPES as readonly string[]).includes(d)) {
-    throw new TypeError(`${what}: expected one of ${DTYPES.join(", ")}, got ${JSON.stringify(d)}`);
+    throw new TypeError(`${String(what)}: expected one of ${DTYPES.join(", ")}, got ${JSON.stringify(d)}`);
   }
   return d as DType;
 }

@@ -12,10 +12,10 @@ export interface FftOptions {
 }
 const DEFAULT_DIMS = [-2, -1];
 
-export const fft2 = (t: Tensor, o: FftOptions = {}) => w(N.fft2(h(t), o.s, o.dim ?? DEFAULT_DIMS, o.norm));
-export const ifft2 = (t: Tensor, o: FftOptions = {}) => w(N.ifft2(h(t), o.s, o.dim ?? DEFAULT_DIMS, o.norm));
-export const rfft2 = (t: Tensor, o: FftOptions = {}) => w(N.rfft2(h(t), o.s, o.dim ?? DEFAULT_DIMS, o.norm));
-export const irfft2 = (t: Tensor, o: FftOptions = {}) => w(N.irfft2(h(t), o.s, o.dim ?? DEFAULT_DIMS, o.norm));
+export const fft2 = (t: Tensor, o?: FftOptions | null) => w(N.fft2(h(t), o?.s, o?.dim ?? DEFAULT_DIMS, o?.norm));
+export const ifft2 = (t: Tensor, o?: FftOptions | null) => w(N.ifft2(h(t), o?.s, o?.dim ?? DEFAULT_DIMS, o?.norm));
+export const rfft2 = (t: Tensor, o?: FftOptions | null) => w(N.rfft2(h(t), o?.s, o?.dim ?? DEFAULT_DIMS, o?.norm));
+export const irfft2 = (t: Tensor, o?: FftOptions | null) => w(N.irfft2(h(t), o?.s, o?.dim ?? DEFAULT_DIMS, o?.norm));
 /** Moves the zero frequency to index n // 2 along dims (all dims when absent). */
 export const fftshift = (t: Tensor, dim?: readonly number[]) => w(N.fftshift(h(t), dim));
 export const ifftshift = (t: Tensor, dim?: readonly number[]) => w(N.ifftshift(h(t), dim));

@@ -18,8 +18,8 @@ export interface Conv2dOptions {
   dilation?: Pair;
   groups?: number;
 }
-export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, o: Conv2dOptions = {}): Tensor {
-  const { stride = 1, padding = 0, dilation = 1, groups = 1 } = o;
+export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor, o?: Conv2dOptions | null): Tensor {
+  const { stride = 1, padding = 0, dilation = 1, groups = 1 } = o ?? {};
   return w(typeof padding === "string"
     ? N.conv2d_padding_mode(h(x), h(weight, "weight"), hOpt(bias, "bias"), stride, padding, dilation, groups)
     : N.conv2d(h(x), h(weight, "weight"), hOpt(bias, "bias"), stride, padding, dilation, groups));
@@ -30,10 +30,10 @@ export interface PoolOptions {
   padding?: Pair;
   ceilMode?: boolean;
 }
-export const maxPool2d = (x: Tensor, kernelSize: Pair, o: PoolOptions & { dilation?: Pair } = {}) =>
-  w(N.max_pool2d(h(x), kernelSize, o.stride ?? kernelSize, o.padding ?? 0, o.dilation ?? 1, o.ceilMode ?? false));
-export const avgPool2d = (x: Tensor, kernelSize: Pair, o: PoolOptions & { countIncludePad?: boolean } = {}) =>
-  w(N.avg_pool2d(h(x), kernelSize, o.stride ?? kernelSize, o.padding ?? 0, o.ceilMode ?? false, o.countIncludePad ?? true));
+export const maxPool2d = (x: Tensor, kernelSize: Pair, o?: (PoolOptions & { dilation?: Pair }) | null) =>
+  w(N.max_pool2d(h(x), kernelSize, o?.stride ?? kernelSize, o?.padding ?? 0, o?.dilation ?? 1, o?.ceilMode ?? false));
+export const avgPool2d = (x: Tensor, kernelSize: Pair, o?: (PoolOptions & { countIncludePad?: boolean }) | null) =>
+  w(N.avg_pool2d(h(x), kernelSize, o?.stride ?? kernelSize, o?.padding ?? 0, o?.ceilMode ?? false, o?.countIncludePad ?? true));
 export const adaptiveAvgPool2d = (x: Tensor, outputSize: Pair) => w(N.adaptive_avg_pool2d(h(x), pair(outputSize)));
 
 export interface BatchNormOptions {
@@ -44,9 +44,9 @@ export interface BatchNormOptions {
   momentum?: number;
   eps?: number;
 }
-export function batchNorm(x: Tensor, runningMean: Tensor | undefined, runningVar: Tensor | undefined, o: BatchNormOptions = {}): Tensor {
-  return w(N.batch_norm(h(x), hOpt(o.weight, "weight"), hOpt(o.bias, "bias"), hOpt(runningMean, "runningMean"),
-    hOpt(runningVar, "runningVar"), o.training ?? false, o.momentum ?? 0.1, o.eps ?? 1e-5));
+export function batchNorm(x: Tensor, runningMean: Tensor | undefined, runningVar: Tensor | undefined, o?: (BatchNormOptions) | null): Tensor {
+  return w(N.batch_norm(h(x), hOpt(o?.weight, "weight"), hOpt(o?.bias, "bias"), hOpt(runningMean, "runningMean"),
+    hOpt(runningVar, "runningVar"), o?.training ?? false, o?.momentum ?? 0.1, o?.eps ?? 1e-5));
 }
 export const layerNorm = (x: Tensor, normalizedShape: readonly number[], weight?: Tensor, bias?: Tensor, eps = 1e-5) =>
   w(N.layer_norm(h(x), normalizedShape, hOpt(weight, "weight"), hOpt(bias, "bias"), eps));
@@ -61,10 +61,10 @@ export interface LossOptions {
   ignoreIndex?: number;
 }
 /** Cross-entropy of logits (N, C, ...) against class indices (N, ...). */
-export const crossEntropy = (logits: Tensor, target: Tensor, o: LossOptions & { labelSmoothing?: number } = {}) =>
-  w(N.cross_entropy(h(logits), h(target, "target"), hOpt(o.weight, "weight"), o.reduction ?? "mean", o.ignoreIndex ?? -100, o.labelSmoothing ?? 0));
-export const nllLoss = (logProbs: Tensor, target: Tensor, o: LossOptions = {}) =>
-  w(N.nll_loss(h(logProbs), h(target, "target"), hOpt(o.weight, "weight"), o.reduction ?? "mean", o.ignoreIndex ?? -100));
+export const crossEntropy = (logits: Tensor, target: Tensor, o?: (LossOptions & { labelSmoothing?: number }) | null) =>
+  w(N.cross_entropy(h(logits), h(target, "target"), hOpt(o?.weight, "weight"), o?.reduction ?? "mean", o?.ignoreIndex ?? -100, o?.labelSmoothing ?? 0));
+export const nllLoss = (logProbs: Tensor, target: Tensor, o?: (LossOptions) | null) =>
+  w(N.nll_loss(h(logProbs), h(target, "target"), hOpt(o?.weight, "weight"), o?.reduction ?? "mean", o?.ignoreIndex ?? -100));
 export const mseLoss = (x: Tensor, target: Tensor, reduction: Reduction = "mean") => w(N.mse_loss(h(x), h(target, "target"), reduction));
 export const oneHot = (indices: Tensor, numClasses = -1) => w(N.one_hot(h(indices), numClasses));
 
@@ -72,5 +72,5 @@ export const oneHot = (indices: Tensor, numClasses = -1) => w(N.one_hot(h(indice
 export const pad = (x: Tensor, padding: readonly number[], mode: "constant" | "reflect" | "replicate" | "circular" = "constant", value?: number) =>
   w(N.pad(h(x), padding, mode, mode === "constant" ? (value ?? 0) : undefined));
 /** im2col: (N, C, H, W) -> (N, C*kh*kw, L) sliding blocks. */
-export const unfold = (x: Tensor, kernelSize: Pair, o: { dilation?: Pair; padding?: Pair; stride?: Pair } = {}) =>
-  w(N.unfold(h(x), pair(kernelSize), pair(o.dilation ?? 1), pair(o.padding ?? 0), pair(o.stride ?? 1)));
+export const unfold = (x: Tensor, kernelSize: Pair, o?: ({ dilation?: Pair; padding?: Pair; stride?: Pair }) | null) =>
+  w(N.unfold(h(x), pair(kernelSize), pair(o?.dilation ?? 1), pair(o?.padding ?? 0), pair(o?.stride ?? 1)));

@@ -15,12 +15,18 @@ export interface RandomOptions extends CreateOptions {
   generator?: Generator;
 }
 
-function finish(t: Tensor, o: CreateOptions): Tensor {
-  return o.requiresGrad ? t.requiresGrad_(true) : t;
+// Options objects may be absent, undefined or null: all mean "defaults".
+type Opt<T> = T | null | undefined;
+function finish(t: Tensor, o: Opt<CreateOptions>): Tensor {
+  return o?.requiresGrad ? t.requiresGrad_(true) : t;
 }
-const dt = (o: CreateOptions, fallback: DType = "float32") => (o.dtype === undefined ? fallback : checkDType(o.dtype));
-const dev = (o: CreateOptions) => (o.device === undefined ? "cpu" : checkDevice(o.device));
-const gen = (o: RandomOptions) => (o.generator === undefined ? undefined : o.generator.id);
+const dt = (o: Opt<CreateOptions>, fallback: DType = "float32") => (o?.dtype == null ? fallback : checkDType(o.dtype));
+const dev = (o: Opt<CreateOptions>) => (o?.device == null ? "cpu" : checkDevice(o.device));
+function gen(o: Opt<RandomOptions>): number | undefined {
+  if (o?.generator == null) return undefined;
+  if (!(o.generator instanceof Generator)) throw new TypeError("generator: expected a torch.Generator");
+  return o.generator.id;
+}
 
 // ---- creation ----
 
@@ -48,7 +54,7 @@ function flattenNested(data: NestedArray, shape: number[], out: (number | boolea
  * A tensor from nested arrays or a typed array (copied). Without a dtype, like PyTorch: booleans
  * give bool, integers int64, any fraction float32; typed arrays keep their own type.
  */
-export function tensor(data: NestedArray | Typed, opts: CreateOptions & { shape?: Shape } = {}): Tensor {
+export function tensor(data: NestedArray | Typed, opts?: Opt<CreateOptions & { shape?: Shape }>): Tensor {
   let values: Typed;
   let source: DType;
   let shape: number[];
@@ -69,7 +75,7 @@ export function tensor(data: NestedArray | Typed, opts: CreateOptions & { shape?
     if (values instanceof BigInt64Array) flat.forEach((v, i) => ((values as BigInt64Array)[i] = BigInt(Math.trunc(Number(v)))));
     else (values as Float64Array).set(flat.map(Number));
   }
-  if (opts.shape) shape = [...opts.shape];
+  if (opts?.shape) shape = [...opts.shape];
   let t = w(N.from_data(values, shape, source, "cpu"));
   const target = dt(opts, source);
   if (target !== source) t = replace(t, t.to(target));
@@ -83,37 +89,44 @@ function replace(old: Tensor, next: Tensor): Tensor {
 }
 
 export const scalarTensor = (v: number, opts: CreateOptions = {}) => full([], v, { dtype: "float32", ...opts });
-export const zeros = (shape: Shape, o: CreateOptions = {}) => finish(w(N.zeros(shape, dt(o), dev(o))), o);
-export const ones = (shape: Shape, o: CreateOptions = {}) => finish(w(N.ones(shape, dt(o), dev(o))), o);
-export const empty = (shape: Shape, o: CreateOptions = {}) => finish(w(N.empty(shape, dt(o), dev(o))), o);
-export const full = (shape: Shape, value: number | boolean, o: CreateOptions = {}) =>
+export const zeros = (shape: Shape, o?: Opt<CreateOptions>) => finish(w(N.zeros(shape, dt(o), dev(o))), o);
+export const ones = (shape: Shape, o?: Opt<CreateOptions>) => finish(w(N.ones(shape, dt(o), dev(o))), o);
+export const empty = (shape: Shape, o?: Opt<CreateOptions>) => finish(w(N.empty(shape, dt(o), dev(o))), o);
+export const full = (shape: Shape, value: number | boolean, o?: Opt<CreateOptions>) =>
   finish(w(N.full(shape, value, dt(o, typeof value === "boolean" ? "bool" : "float32"), dev(o))), o);
-const like = (t: Tensor, o: CreateOptions): CreateOptions => ({ dtype: t.dtype, device: t.device, ...o });
-export const zerosLike = (t: Tensor, o: CreateOptions = {}) => zeros(t.shape, like(t, o));
-export const onesLike = (t: Tensor, o: CreateOptions = {}) => ones(t.shape, like(t, o));
-export const emptyLike = (t: Tensor, o: CreateOptions = {}) => empty(t.shape, like(t, o));
-export const fullLike = (t: Tensor, value: number, o: CreateOptions = {}) => full(t.shape, value, like(t, o));
-export const randLike = (t: Tensor, o: RandomOptions = {}) => rand(t.shape, like(t, o));
-export const randnLike = (t: Tensor, o: RandomOptions = {}) => randn(t.shape, like(t, o));
+/** The shape of t and options defaulting to its dtype and device. */
+function like<O extends CreateOptions>(t: Tensor, o: Opt<O>): [Shape, O] {
+  h(t, "input");
+  return [t.shape, { dtype: t.dtype, device: t.device, ...o } as O];
+}
+export const zerosLike = (t: Tensor, o?: Opt<CreateOptions>) => zeros(...like(t, o));
+export const onesLike = (t: Tensor, o?: Opt<CreateOptions>) => ones(...like(t, o));
+export const emptyLike = (t: Tensor, o?: Opt<CreateOptions>) => empty(...like(t, o));
+export const fullLike = (t: Tensor, value: number, o?: Opt<CreateOptions>) => {
+  const [shape, opts] = like(t, o);
+  return full(shape, value, opts);
+};
+export const randLike = (t: Tensor, o?: Opt<RandomOptions>) => rand(...like(t, o));
+export const randnLike = (t: Tensor, o?: Opt<RandomOptions>) => randn(...like(t, o));
 
 /** arange(end) or arange(start, end, step); integer arguments give int64 like PyTorch. */
-export function arange(start: number, end?: number, step = 1, o: CreateOptions = {}): Tensor {
+export function arange(start: number, end?: number, step = 1, o?: Opt<CreateOptions>): Tensor {
   if (end === undefined) [start, end] = [0, start];
   const ints = [start, end, step].every(Number.isInteger);
   return finish(w(N.arange(start, end, step, dt(o, ints ? "int64" : "float32"), dev(o))), o);
 }
-export const linspace = (start: number, end: number, steps: number, o: CreateOptions = {}) =>
+export const linspace = (start: number, end: number, steps: number, o?: Opt<CreateOptions>) =>
   finish(w(N.linspace(start, end, steps, dt(o), dev(o))), o);
-export const eye = (n: number, m = n, o: CreateOptions = {}) => finish(w(N.eye(n, m, dt(o), dev(o))), o);
+export const eye = (n: number, m = n, o?: Opt<CreateOptions>) => finish(w(N.eye(n, m, dt(o), dev(o))), o);
 
-export const rand = (shape: Shape, o: RandomOptions = {}) => finish(w(N.rand(shape, gen(o), dt(o), dev(o))), o);
-export const randn = (shape: Shape, o: RandomOptions = {}) => finish(w(N.randn(shape, gen(o), dt(o), dev(o))), o);
+export const rand = (shape: Shape, o?: Opt<RandomOptions>) => finish(w(N.rand(shape, gen(o), dt(o), dev(o))), o);
+export const randn = (shape: Shape, o?: Opt<RandomOptions>) => finish(w(N.randn(shape, gen(o), dt(o), dev(o))), o);
 /** Integers uniform in [low, high). */
-export const randint = (low: number, high: number, shape: Shape, o: RandomOptions = {}) =>
+export const randint = (low: number, high: number, shape: Shape, o?: Opt<RandomOptions>) =>
   w(N.randint(low, high, shape, gen(o), dt(o, "int64"), dev(o)));
-export const randperm = (n: number, o: RandomOptions = {}) => w(N.randperm(n, gen(o), dt(o, "int64"), dev(o)));
+export const randperm = (n: number, o?: Opt<RandomOptions>) => w(N.randperm(n, gen(o), dt(o, "int64"), dev(o)));
 /** Draws 0/1 with the probabilities in p. */
-export const bernoulli = (p: Tensor, o: { generator?: Generator } = {}) => w(N.bernoulli(h(p), gen(o)));
+export const bernoulli = (p: Tensor, o?: Opt<{ generator?: Generator }>) => w(N.bernoulli(h(p), gen(o)));
 
 // ---- shape ----
 export const reshape = (t: Tensor, shape: Shape) => w(N.reshape(h(t), shape));
@@ -225,8 +238,8 @@ export interface VarOptions {
 export const sum = (t: Tensor, dim?: Dims, keepdim = false, dtype?: DType) => w(N.sum(h(t), dim, keepdim, dtype));
 export const mean = (t: Tensor, dim?: Dims, keepdim = false, dtype?: DType) => w(N.mean(h(t), dim, keepdim, dtype));
 export const prod = (t: Tensor, dim?: number, keepdim = false) => w(N.prod(h(t), dim, keepdim));
-export const std = (t: Tensor, dim?: Dims, o: VarOptions = {}) => w(N.std(h(t), dim, o.correction ?? 1, o.keepdim ?? false));
-export const variance = (t: Tensor, dim?: Dims, o: VarOptions = {}) => w(N.var(h(t), dim, o.correction ?? 1, o.keepdim ?? false));
+export const std = (t: Tensor, dim?: Dims, o?: Opt<VarOptions>) => w(N.std(h(t), dim, o?.correction ?? 1, o?.keepdim ?? false));
+export const variance = (t: Tensor, dim?: Dims, o?: Opt<VarOptions>) => w(N.var(h(t), dim, o?.correction ?? 1, o?.keepdim ?? false));
 export const min = (t: Tensor) => w(N.min(h(t)));
 export const max = (t: Tensor) => w(N.max(h(t)));
 /** Values and indices of the minimum along dim. */

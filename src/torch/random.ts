@@ -1,3 +1,4 @@
+import { h } from "./handles.js";
 import { N } from "./native.js";
 import { Tensor } from "./tensor.js";
 
@@ -29,7 +30,7 @@ export class Generator {
     return new Tensor(N.generator_get_state(this.id));
   }
   setState(state: Tensor): this {
-    N.generator_set_state(this.id, state.id);
+    N.generator_set_state(this.id, h(state, "state"));
     return this;
   }
   dispose(): void {

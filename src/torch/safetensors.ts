@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { writeFileAtomic } from "../util/atomic.js";
 import { DType, ELEMENT_SIZE } from "./dtype.js";
+import { h } from "./handles.js";
 import { N } from "./native.js";
 import { Tensor } from "./tensor.js";
 
@@ -19,11 +20,16 @@ export interface Safetensors {
 }
 
 /** The file's bytes. Tensors are ordered by element size, then name, so every one is aligned. */
-export function serializeSafetensors(tensors: TensorMap, metadata: Record<string, string> = {}): Uint8Array[] {
+export function serializeSafetensors(tensors: TensorMap, metadata?: Record<string, string> | null): Uint8Array[] {
+  if (tensors === null || typeof tensors !== "object") throw new TypeError("safetensors: expected a Map or object of tensors");
   const entries = [...(tensors instanceof Map ? tensors.entries() : Object.entries(tensors))];
+  for (const [name, t] of entries) h(t, `safetensors: tensor '${name}'`);
   entries.sort(([a, ta], [b, tb]) => ELEMENT_SIZE[tb.dtype] - ELEMENT_SIZE[ta.dtype] || (a < b ? -1 : a > b ? 1 : 0));
   const header: Record<string, unknown> = {};
-  if (Object.keys(metadata).length) header.__metadata__ = metadata;
+  if (metadata != null) {
+    if (typeof metadata !== "object" || !Object.values(metadata).every((v) => typeof v === "string")) throw new TypeError("safetensors: metadata must map strings to strings");
+    if (Object.keys(metadata).length) header.__metadata__ = metadata;
+  }
   const datas: Uint8Array[] = [];
   let offset = 0;
   for (const [name, t] of entries) {
@@ -52,6 +58,7 @@ function bad(source: string, what: string): never {
 
 /** Parses a whole file's bytes into new CPU tensors. `source` names the file in errors. */
 export function parseSafetensors(buf: Uint8Array, source = "safetensors data"): Safetensors {
+  if (!(buf instanceof Uint8Array)) throw new TypeError(`${String(source)}: expected the file's bytes as a Uint8Array or Buffer`);
   if (buf.byteLength < 8) bad(source, `${buf.byteLength} bytes, expected at least 8`);
   const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const n = Number(view.getBigUint64(0, true));

@@ -1,4 +1,5 @@
 import { DType, Device, checkDType, checkDevice } from "./dtype.js";
+import { h } from "./handles.js";
 import { N } from "./native.js";
 import * as ops from "./ops.js";
 import { track, type Scope } from "./scope.js";
@@ -84,6 +85,7 @@ export class Tensor {
   }
   size(dim?: number): number | Shape {
     if (dim === undefined) return this.shape;
+    if (!Number.isInteger(dim)) throw new TypeError(`size(dim): dim must be an integer, got ${String(dim)}`);
     const d = dim < 0 ? dim + this.ndim : dim;
     const s = this.shape[d];
     if (s === undefined) throw new RangeError(`size(${dim}): tensor has ${this.ndim} dimensions`);
@@ -158,10 +160,10 @@ export class Tensor {
     return g === null ? undefined : new Tensor(g);
   }
   set grad(g: Tensor | undefined) {
-    N.set_grad(this.id, g === undefined ? undefined : g.id);
+    N.set_grad(this.id, g == null ? undefined : h(g, "grad"));
   }
-  backward(gradient?: Tensor, opts: { retainGraph?: boolean; createGraph?: boolean } = {}): void {
-    N.backward(this.id, gradient?.id, opts.retainGraph, opts.createGraph ?? false);
+  backward(gradient?: Tensor, opts?: { retainGraph?: boolean; createGraph?: boolean } | null): void {
+    N.backward(this.id, gradient == null ? undefined : h(gradient, "gradient"), opts?.retainGraph, opts?.createGraph ?? false);
   }
 
   // ---- shape ----
@@ -174,7 +176,7 @@ export class Tensor {
   squeeze(dim?: number): Tensor { return ops.squeeze(this, dim); }
   unsqueeze(dim: number): Tensor { return ops.unsqueeze(this, dim); }
   expand(...shape: number[]): Tensor { return ops.expand(this, shape); }
-  expandAs(other: Tensor): Tensor { return ops.expand(this, other.shape); }
+  expandAs(other: Tensor): Tensor { return ops.expand(this, (h(other, "other"), other.shape)); }
   repeat(...times: number[]): Tensor { return ops.repeat(this, times); }
   split(sizes: number | readonly number[], dim = 0): Tensor[] { return ops.split(this, sizes, dim); }
   chunk(chunks: number, dim = 0): Tensor[] { return ops.chunk(this, chunks, dim); }
@@ -251,26 +253,26 @@ export class Tensor {
   // ---- in place ----
   add_(other: Tensor | number, alpha = 1): this {
     if (typeof other === "number") N.add_scalar_(this.id, other, alpha);
-    else N.add_(this.id, other.id, alpha);
+    else N.add_(this.id, h(other, "other"), alpha);
     return this;
   }
   sub_(other: Tensor | number, alpha = 1): this {
     if (typeof other === "number") N.sub_scalar_(this.id, other, alpha);
-    else N.sub_(this.id, other.id, alpha);
+    else N.sub_(this.id, h(other, "other"), alpha);
     return this;
   }
   mul_(other: Tensor | number): this {
     if (typeof other === "number") N.mul_scalar_(this.id, other);
-    else N.mul_(this.id, other.id);
+    else N.mul_(this.id, h(other, "other"));
     return this;
   }
   div_(other: Tensor | number): this {
     if (typeof other === "number") N.div_scalar_(this.id, other);
-    else N.div_(this.id, other.id);
+    else N.div_(this.id, h(other, "other"));
     return this;
   }
   copy_(src: Tensor): this {
-    N.copy_(this.id, src.id);
+    N.copy_(this.id, h(src, "src"));
     return this;
   }
   zero_(): this {
@@ -288,11 +290,11 @@ export class Tensor {
     return this;
   }
   addcmul_(t1: Tensor, t2: Tensor, value = 1): this {
-    N.addcmul_(this.id, t1.id, t2.id, value);
+    N.addcmul_(this.id, h(t1, "tensor1"), h(t2, "tensor2"), value);
     return this;
   }
   addcdiv_(t1: Tensor, t2: Tensor, value = 1): this {
-    N.addcdiv_(this.id, t1.id, t2.id, value);
+    N.addcdiv_(this.id, h(t1, "tensor1"), h(t2, "tensor2"), value);
     return this;
   }
 }
