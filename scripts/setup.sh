@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Prepares a fresh Debian/Ubuntu machine: libtorch (with OpenBLAS for fast GEMM) from apt when
+# missing, then the npm dependencies, the native addon and the TypeScript build (npm ci).
+# Safe to rerun; skips what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+[ -n "${LIBTORCH:-}" ] || [ -e /usr/include/torch/csrc/api/include/torch/torch.h ] || need+=(libtorch-dev)
+# Debian's libtorch calls the generic libblas.so.3; without OpenBLAS that is the reference BLAS,
+# about 20x slower for GEMM.
+dpkg -s libopenblas0-pthread >/dev/null 2>&1 || need+=(libopenblas0-pthread)
+command -v g++ >/dev/null || need+=(g++)
+command -v make >/dev/null || need+=(make)
+command -v python3 >/dev/null || need+=(python3)
+if [ "${#need[@]}" -gt 0 ]; then
+  echo "advdyn setup: installing ${need[*]} with apt-get"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}"
+fi
+
+if [ ! -f native/build/Release/advdyn.node ] || [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi

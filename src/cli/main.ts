@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+// The `advdyn` command: parses and validates, calls the library, prints. No logic of its own.
+import { parseArgs } from "node:util";
+import { readFileSync } from "node:fs";
+import { selfcheck } from "./selfcheck.js";
+
+const USAGE = `usage: advdyn <command> [options]
+
+commands:
+  selfcheck   train a small classifier on synthetic data to check the engine end to end
+              --epochs N (default 5)  --seed S (default 0)  --device cpu|cuda  --json
+
+options for every command: --help, --version`;
+
+/** A user mistake: printed without a stack trace, exit code 2. */
+class UsageError extends Error {}
+
+function integer(name: string, value: string | undefined, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name}: expected an integer >= ${min}, got '${value}'`);
+  return n;
+}
+
+function main(argv: string[]): number {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === "--help" || command === "-h") {
+    console.log(USAGE);
+    return command === undefined ? 2 : 0;
+  }
+  if (command === "--version") {
+    console.log(JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")).version);
+    return 0;
+  }
+  if (command !== "selfcheck") throw new UsageError(`unknown command '${command}' (expected: selfcheck)`);
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: rest,
+      options: { epochs: { type: "string" }, seed: { type: "string" }, device: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean" } },
+      strict: true,
+    }));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const device = values.device ?? "cpu";
+  if (device !== "cpu" && device !== "cuda") throw new UsageError(`--device: expected cpu or cuda, got '${device}'`);
+  const result = selfcheck({ epochs: integer("epochs", values.epochs, 5, 1), seed: integer("seed", values.seed, 0, 0), device });
+  if (values.json) console.log(JSON.stringify(result, null, 2));
+  else {
+    console.log(`libtorch threads: ${result.libtorchThreads}, CUDA available: ${result.cudaAvailable}, device: ${result.device}`);
+    console.log("epoch   loss    train acc   images/s");
+    for (const e of result.epochs) console.log(`${String(e.epoch).padStart(5)}  ${e.loss.toFixed(4)}   ${e.trainAccuracy.toFixed(4)}   ${e.imagesPerSecond.toFixed(0).padStart(8)}`);
+    console.log(`test accuracy ${result.testAccuracy.toFixed(4)}; tensors leaked: ${result.leakedTensors}`);
+    console.log(result.passed ? "selfcheck passed" : "selfcheck FAILED: the model did not learn, or tensors leaked");
+  }
+  return result.passed ? 0 : 1;
+}
+
+try {
+  process.exitCode = main(process.argv.slice(2));
+} catch (e) {
+  if (e instanceof UsageError) {
+    console.error(`advdyn: ${e.message}\n\n${USAGE}`);
+    process.exitCode = 2;
+  } else {
+    console.error(`advdyn: ${e instanceof Error ? e.message : String(e)}`);
+    process.exitCode = 1;
+  }
+}
