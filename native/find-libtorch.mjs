@@ -54,7 +54,7 @@ export function findLibtorch() {
 
 export function flags(t) {
   const cuda = readdirSync(t.lib).some((f) => /^libtorch_cuda.*\.so/.test(f));
-  const cflags = [...t.includes.map((i) => `-I${i}`), "-std=c++17", "-O2", "-fexceptions", "-Wno-unused-parameter"];
+  const cflags = [...t.includes.map((i) => `-I${i}`), "-std=c++17", "-O2", "-fexceptions", "-Wno-unused-parameter", "-Wno-deprecated-declarations"];
   if (t.abi !== undefined) cflags.push(`-D_GLIBCXX_USE_CXX11_ABI=${t.abi}`);
   // --no-as-needed keeps libtorch_cuda loaded although no symbol of it is referenced directly:
   // its load registers the CUDA kernels.
