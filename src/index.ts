@@ -1,2 +1,3 @@
 export * as torch from "./torch/index.js";
 export * as optim from "./optim/index.js";
+export * as nn from "./nn/index.js";

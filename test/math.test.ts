@@ -132,3 +132,19 @@ test("finite-difference gradients of elementwise ops and reductions", () => {
   ];
   for (const [name, f] of binary) gradcheck(f, [pos, other], name);
 });
+
+test("rounding, NaN tests and complex construction", () => tidy(() => {
+  const x = torch.tensor([-1.5, -0.4, 0.5, 2.5, 2.6], { dtype: "float64" });
+  assert.deepEqual(values(torch.ceil(x)), [-1, -0, 1, 3, 3]);
+  assert.deepEqual(values(torch.round(x)), [-2, -0, 0, 2, 3], "round half to even, as PyTorch");
+  assert.deepEqual(values(torch.isnan(torch.tensor([0, NaN, Infinity]))), [0, 1, 0]);
+  const re = torch.tensor([1, -2], { dtype: "float32" });
+  const im = torch.tensor([3, 0.5], { dtype: "float32" });
+  const z = torch.complex(re, im);
+  assert.equal(z.dtype, "complex64");
+  assert.deepEqual(values(torch.viewAsReal(z)), [1, 3, -2, 0.5]);
+  assert.deepEqual(values(torch.imag(torch.conj(z))), [-3, -0.5]);
+  assertClose(z.abs(), [Math.hypot(1, 3), Math.hypot(2, 0.5)], 1e-6);
+  assertClose(torch.angle(z), [Math.atan2(3, 1), Math.atan2(0.5, -2)], 1e-6);
+  assert.ok(torch.equal(torch.viewAsComplex(torch.viewAsReal(z)), z));
+}));

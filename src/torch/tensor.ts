@@ -219,6 +219,7 @@ export class Tensor {
   real(): Tensor { return ops.real(this); }
   imag(): Tensor { return ops.imag(this); }
   angle(): Tensor { return ops.angle(this); }
+  conj(): Tensor { return ops.conj(this); }
   viewAsReal(): Tensor { return ops.viewAsReal(this); }
   eq(other: Tensor | number): Tensor { return ops.eq(this, other); }
   ne(other: Tensor | number): Tensor { return ops.ne(this, other); }
