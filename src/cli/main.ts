@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The `advdyn` command: parses and validates, calls the library, prints. No logic of its own.
-import { parseArgs } from "node:util";
 import { readFileSync } from "node:fs";
+import { integer, parse } from "./options.js";
 import { selfcheck } from "./selfcheck.js";
+import { UsageError } from "./usage.js";
 
 const USAGE = `usage: advdyn <command> [options]
 
@@ -11,16 +12,6 @@ commands:
               --epochs N (default 5)  --seed S (default 0)  --device cpu|cuda  --json
 
 options for every command: --help, --version`;
-
-/** A user mistake: printed without a stack trace, exit code 2. */
-class UsageError extends Error {}
-
-function integer(name: string, value: string | undefined, fallback: number, min: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name}: expected an integer >= ${min}, got '${value}'`);
-  return n;
-}
 
 function main(argv: string[]): number {
   const [command, ...rest] = argv;
@@ -33,16 +24,7 @@ function main(argv: string[]): number {
     return 0;
   }
   if (command !== "selfcheck") throw new UsageError(`unknown command '${command}' (expected: selfcheck)`);
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: rest,
-      options: { epochs: { type: "string" }, seed: { type: "string" }, device: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean" } },
-      strict: true,
-    }));
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
+  const { values } = parse(rest, { epochs: { type: "string" }, seed: { type: "string" }, device: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean" } });
   if (values.help) {
     console.log(USAGE);
     return 0;

@@ -1,0 +1,72 @@
+// A training run's folder. Everything is written atomically, in an order that lets an interrupted
+// run resume from its last complete epoch:
+//   run.json                      the configuration (a rerun must match it)
+//   checkpoints/<tag>.safetensors model state dicts (PyTorch-readable), metrics in the metadata
+//   checkpoints.json              index of checkpoints with their metrics, best epoch
+//   state.safetensors             optimizer state + progress, written last at each epoch end
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { readJson, writeJson } from "./json.js";
+
+export interface CheckpointInfo {
+  /** File name under checkpoints/. */
+  file: string;
+  /** Completed epochs (0 = initialisation). */
+  epoch: number;
+  /** Optimizer steps taken when saved. */
+  iteration: number;
+  trainLoss: number;
+  trainAccuracy: number;
+  testLoss: number;
+  testAccuracy: number;
+  lr: number;
+  seconds: number;
+}
+
+export interface CheckpointIndex {
+  checkpoints: CheckpointInfo[];
+  /** File of the epoch checkpoint with the best test accuracy. */
+  best?: string;
+}
+
+export class RunDir {
+  constructor(readonly path: string) {}
+
+  get configPath(): string { return join(this.path, "run.json"); }
+  get indexPath(): string { return join(this.path, "checkpoints.json"); }
+  get statePath(): string { return join(this.path, "state.safetensors"); }
+  checkpointPath(file: string): string { return join(this.path, "checkpoints", file); }
+
+  static epochFile(epoch: number): string { return `epoch-${String(epoch).padStart(4, "0")}.safetensors`; }
+  static iterationFile(iteration: number): string { return `iter-${String(iteration).padStart(7, "0")}.safetensors`; }
+
+  /** Creates the folder, or checks that an existing run has the same configuration. */
+  open(config: object): void {
+    mkdirSync(join(this.path, "checkpoints"), { recursive: true });
+    const existing = readJson<object>(this.configPath);
+    if (existing === undefined) writeJson(this.configPath, config);
+    else if (JSON.stringify(existing) !== JSON.stringify(config)) {
+      throw new Error(`${this.configPath}: this run folder holds a run with another configuration; choose a new --out or delete the folder`);
+    }
+  }
+
+  index(): CheckpointIndex {
+    return readJson<CheckpointIndex>(this.indexPath) ?? { checkpoints: [] };
+  }
+
+  /** Adds (or replaces, on a resumed epoch) a checkpoint entry and updates the best epoch. */
+  record(info: CheckpointInfo): CheckpointIndex {
+    const idx = this.index();
+    const checkpoints = idx.checkpoints.filter((c) => c.file !== info.file).concat(info)
+      .sort((a, b) => a.iteration - b.iteration || a.epoch - b.epoch);
+    const epochs = checkpoints.filter((c) => c.file === RunDir.epochFile(c.epoch));
+    const best = epochs.reduce<CheckpointInfo | undefined>((b, c) => (b === undefined || c.testAccuracy > b.testAccuracy ? c : b), undefined);
+    const next = { checkpoints, best: best?.file };
+    writeJson(this.indexPath, next);
+    return next;
+  }
+
+  hasState(): boolean {
+    return existsSync(this.statePath);
+  }
+}
