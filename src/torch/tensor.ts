@@ -213,6 +213,9 @@ export class Tensor {
   sigmoid(): Tensor { return ops.sigmoid(this); }
   square(): Tensor { return ops.square(this); }
   floor(): Tensor { return ops.floor(this); }
+  ceil(): Tensor { return ops.ceil(this); }
+  reciprocal(): Tensor { return ops.reciprocal(this); }
+  log1p(): Tensor { return ops.log1p(this); }
   round(): Tensor { return ops.round(this); }
   relu(): Tensor { return ops.relu(this); }
   clamp(min?: Tensor | number | null, max?: Tensor | number | null): Tensor { return ops.clamp(this, min, max); }
