@@ -1,3 +1,4 @@
 export * as torch from "./torch/index.js";
 export * as optim from "./optim/index.js";
 export * as nn from "./nn/index.js";
+export * as models from "./models/index.js";

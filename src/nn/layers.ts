@@ -1,3 +1,4 @@
+import { noGrad } from "../torch/autograd.js";
 import * as F from "../torch/functional.js";
 import { fft } from "../torch/index.js";
 import { ones, zeros } from "../torch/ops.js";
@@ -157,10 +158,11 @@ export class MultiheadSelfAttention extends Module {
   constructor(readonly dim: number, readonly heads: number, o: InitOptions = {}) {
     super();
     if (dim % heads !== 0) throw new RangeError(`MultiheadSelfAttention: dim ${dim} is not divisible by ${heads} heads`);
-    // nn.MultiheadAttention: xavier_uniform in_proj (fan_in d, fan_out 3d), zero biases.
+    // nn.MultiheadAttention: xavier_uniform in_proj (fan_in d, fan_out 3d), zero biases (out_proj's too).
     this.param("in_proj_weight", uniform([3 * dim, dim], Math.sqrt(6 / (4 * dim)), o.generator));
     this.param("in_proj_bias", zeros([3 * dim]));
     this.outProj = this.child("out_proj", new Linear(dim, dim, o));
+    noGrad(() => this.outProj.stateDict().get("bias")!.zero_());
   }
   forward(x: Tensor): Tensor {
     const [n, l, d] = x.shape as [number, number, number];
