@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // The `advdyn` command: parses and validates, calls the library, prints. No logic of its own.
 import { readFileSync } from "node:fs";
+import { ModelOptionError } from "../models/index.js";
+import { DATA_USAGE, dataCommand } from "./data.js";
 import { integer, parse } from "./options.js";
 import { selfcheck } from "./selfcheck.js";
+import { TRAIN_USAGE, trainCommand } from "./train.js";
 import { UsageError } from "./usage.js";
 
 const USAGE = `usage: advdyn <command> [options]
@@ -10,10 +13,12 @@ const USAGE = `usage: advdyn <command> [options]
 commands:
   selfcheck   train a small classifier on synthetic data to check the engine end to end
               --epochs N (default 5)  --seed S (default 0)  --device cpu|cuda  --json
+  train       ${TRAIN_USAGE.replace(/\n/g, "\n              ")}
+  data        ${DATA_USAGE.replace(/\n/g, "\n              ")}
 
 options for every command: --help, --version`;
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === "--help" || command === "-h") {
     console.log(USAGE);
@@ -23,7 +28,13 @@ function main(argv: string[]): number {
     console.log(JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")).version);
     return 0;
   }
-  if (command !== "selfcheck") throw new UsageError(`unknown command '${command}' (expected: selfcheck)`);
+  if (rest.includes("--help")) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (command === "train") return trainCommand(rest);
+  if (command === "data") return dataCommand(rest);
+  if (command !== "selfcheck") throw new UsageError(`unknown command '${command}' (expected: selfcheck, train, data)`);
   const { values } = parse(rest, { epochs: { type: "string" }, seed: { type: "string" }, device: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean" } });
   if (values.help) {
     console.log(USAGE);
@@ -44,9 +55,9 @@ function main(argv: string[]): number {
 }
 
 try {
-  process.exitCode = main(process.argv.slice(2));
+  process.exitCode = await main(process.argv.slice(2));
 } catch (e) {
-  if (e instanceof UsageError) {
+  if (e instanceof UsageError || e instanceof ModelOptionError) {
     console.error(`advdyn: ${e.message}\n\n${USAGE}`);
     process.exitCode = 2;
   } else {

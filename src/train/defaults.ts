@@ -1,0 +1,30 @@
+// Each model's optimizer and schedule as its paper trained it (SCIENCE §1.6, §2.3, §7 A-5).
+import type { ScheduleName } from "../optim/schedule.js";
+
+export interface OptimDefaults {
+  optimizer: "sgd" | "adam";
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+  nesterov: boolean;
+  schedule: ScheduleName;
+}
+
+const paperA = (lr: number): OptimDefaults => ({ optimizer: "sgd", lr, momentum: 0.9, weightDecay: 5e-4, nesterov: false, schedule: "paper-a" });
+const paperB = (lr: number): OptimDefaults => ({ optimizer: "sgd", lr, momentum: 0.9, weightDecay: 5e-4, nesterov: true, schedule: "plateau" });
+const transformer: OptimDefaults = { optimizer: "adam", lr: 1e-3, momentum: 0, weightDecay: 0, nesterov: false, schedule: "cosine" };
+
+export const OPTIM_DEFAULTS: Record<string, OptimDefaults> = {
+  fc: paperA(0.01),
+  lc: paperA(0.01),
+  fwconv: paperA(0.002),
+  bwconv: paperA(0.002),
+  "shallow-resnet": paperA(0.002),
+  vgg19: paperA(0.1),
+  resnet18: paperA(0.1),
+  vit: transformer,
+  "mlp-mixer": transformer,
+  onehidden: { optimizer: "sgd", lr: 0.01, momentum: 0.9, weightDecay: 0, nesterov: false, schedule: "plateau" },
+  "convnet-mnist": paperB(0.1),
+  "wrn-28-10": paperB(0.1),
+};
