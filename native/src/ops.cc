@@ -27,27 +27,9 @@ at::OptionalIntArrayRef odims(const std::optional<std::vector<int64_t>>& v) {
   if (!v) return c10::nullopt;
   return at::IntArrayRef(*v);
 }
-c10::optional<at::Tensor> copt(const std::optional<at::Tensor>& t) {
-  if (!t) return c10::nullopt;
-  return *t;
-}
-c10::optional<at::Scalar> copt(const std::optional<at::Scalar>& s) {
-  if (!s) return c10::nullopt;
-  return *s;
-}
-c10::optional<at::ScalarType> copt(const std::optional<at::ScalarType>& s) {
-  if (!s) return c10::nullopt;
-  return *s;
-}
-c10::optional<at::Generator> copt(const std::optional<at::Generator>& g) {
-  if (!g) return c10::nullopt;
-  return *g;
-}
-c10::optional<int64_t> copt(const std::optional<int64_t>& v) {
-  if (!v) return c10::nullopt;
-  return *v;
-}
-c10::optional<double> copt(const std::optional<double>& v) {
+// The accessors return std::optional; ATen's signatures take c10::optional.
+template <typename T>
+c10::optional<T> copt(const std::optional<T>& v) {
   if (!v) return c10::nullopt;
   return *v;
 }
