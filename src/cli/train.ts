@@ -6,7 +6,7 @@ import { SCHEDULES, Schedule } from "../optim/schedule.js";
 import { SGD } from "../optim/sgd.js";
 import { RunDir } from "../store/run.js";
 import * as torch from "../torch/index.js";
-import { OPTIM_DEFAULTS } from "../train/defaults.js";
+import { optimDefaults } from "../train/defaults.js";
 import { train } from "../train/trainer.js";
 import { choice, integer, number, parse } from "./options.js";
 import { UsageError } from "./usage.js";
@@ -46,7 +46,13 @@ export function trainCommand(args: string[]): number {
   if (v.out === undefined) throw new UsageError("--out RUN (the run folder) is required");
   const datasetName = choice<DatasetName>("dataset", v.dataset, DATASET_NAMES, "fourier-classes");
   const device = choice("device", v.device, ["cpu", "cuda"] as const, "cpu");
-  const d = OPTIM_DEFAULTS[modelName]!;
+  const known = Object.keys(describeModel(modelName).options);
+  const modelOptions: Record<string, unknown> = {};
+  for (const [k, value] of Object.entries(rest)) {
+    if (!known.includes(k)) throw new UsageError(`unknown option --${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} (model ${modelName} takes: ${known.join(", ")})`);
+    modelOptions[k] = modelValue(value);
+  }
+  const d = optimDefaults(modelName, modelOptions);
   const epochs = integer("epochs", v.epochs, 40, 1);
   const seed = integer("seed", v.seed, 0, 0);
   const batchSize = integer("batch-size", v["batch-size"], 128, 1);
@@ -58,12 +64,6 @@ export function trainCommand(args: string[]): number {
     nesterov: v.nesterov ?? d.nesterov,
     schedule: choice("schedule", v.schedule, SCHEDULES, d.schedule),
   };
-  const known = Object.keys(describeModel(modelName).options);
-  const modelOptions: Record<string, unknown> = {};
-  for (const [k, value] of Object.entries(rest)) {
-    if (!known.includes(k)) throw new UsageError(`unknown option --${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} (model ${modelName} takes: ${known.join(", ")})`);
-    modelOptions[k] = modelValue(value);
-  }
   const limit = (split: "train" | "test", n: string | undefined) => integer(`${split}-examples`, n, Infinity, 1);
   const config = {
     model: { name: modelName, options: { seed, ...modelOptions } },
