@@ -22,7 +22,7 @@ test("bad options name the option, print usage and exit 2", () => {
     [["selfcheck", "--epochs", "0"], /--epochs: expected an integer >= 1, got '0'/],
     [["selfcheck", "--device", "tpu"], /--device: expected cpu or cuda, got 'tpu'/],
     [["selfcheck", "--bogus"], /Unknown option '--bogus'/],
-    [["train"], /unknown command 'train'/],
+    [["frobnicate"], /unknown command 'frobnicate'/],
   ] as const) {
     const r = run(...args);
     assert.equal(r.status, 2, args.join(" "));
