@@ -2,6 +2,7 @@
 // The `advdyn` command: parses and validates, calls the library, prints. No logic of its own.
 import { readFileSync } from "node:fs";
 import { ModelOptionError } from "../models/index.js";
+import { ATTACK_USAGE, attackCommand } from "./attack.js";
 import { DATA_USAGE, dataCommand } from "./data.js";
 import { integer, parse } from "./options.js";
 import { selfcheck } from "./selfcheck.js";
@@ -14,6 +15,7 @@ commands:
   selfcheck   train a small classifier on synthetic data to check the engine end to end
               --epochs N (default 5)  --seed S (default 0)  --device cpu|cuda  --json
   train       ${TRAIN_USAGE.replace(/\n/g, "\n              ")}
+  attack      ${ATTACK_USAGE.replace(/\n/g, "\n              ")}
   data        ${DATA_USAGE.replace(/\n/g, "\n              ")}
 
 options for every command: --help, --version`;
@@ -34,7 +36,8 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === "train") return trainCommand(rest);
   if (command === "data") return dataCommand(rest);
-  if (command !== "selfcheck") throw new UsageError(`unknown command '${command}' (expected: selfcheck, train, data)`);
+  if (command === "attack") return attackCommand(rest);
+  if (command !== "selfcheck") throw new UsageError(`unknown command '${command}' (expected: selfcheck, train, attack, data)`);
   const { values } = parse(rest, { epochs: { type: "string" }, seed: { type: "string" }, device: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean" } });
   if (values.help) {
     console.log(USAGE);

@@ -65,14 +65,6 @@ export function trainCommand(args: string[]): number {
     schedule: choice("schedule", v.schedule, SCHEDULES, d.schedule),
   };
   const limit = (split: "train" | "test", n: string | undefined) => integer(`${split}-examples`, n, Infinity, 1);
-  const config = {
-    model: { name: modelName, options: { seed, ...modelOptions } },
-    dataset: { name: datasetName, trainExamples: limit("train", v["train-examples"]), testExamples: limit("test", v["test-examples"]) },
-    epochs, batchSize, seed, augment: v.augment ?? false, optim,
-    checkpointEveryIters: integer("checkpoint-every-iters", v["checkpoint-every-iters"], 0, 0),
-    earlyEpochs: integer("early-epochs", v["early-epochs"], 1, 0),
-  };
-
   const load = (split: "train" | "test", n: number) => {
     const ds = loadDataset(datasetName, { dataDir: v["data-dir"], split });
     if (n >= ds.labels.shape[0]!) return ds;
@@ -80,22 +72,30 @@ export function trainCommand(args: string[]): number {
     torch.dispose([ds.images, ds.labels]);
     return cut;
   };
-  const trainSet = load("train", config.dataset.trainExamples);
-  const testSet = load("test", config.dataset.testExamples);
-  const shape = trainSet.images.shape.slice(1);
+  const trainSet = load("train", limit("train", v["train-examples"]));
+  const testSet = load("test", limit("test", v["test-examples"]));
   const schema = describeModel(modelName).options;
-  const model = createModel(modelName, {
-    ...("inputShape" in schema ? { inputShape: shape } : {}),
+  // The data fix the input shape and class count; run.json records them so a run rebuilds its model alone.
+  const fromData = {
+    ...("inputShape" in schema ? { inputShape: trainSet.images.shape.slice(1) } : {}),
     ...("classes" in schema ? { classes: trainSet.classes } : {}),
-    ...config.model.options,
-  } as never).to(device);
+  };
+  const config = {
+    model: { name: modelName, options: { seed, ...fromData, ...modelOptions } },
+    dataset: { name: datasetName, trainExamples: trainSet.labels.shape[0]!, testExamples: testSet.labels.shape[0]! },
+    epochs, batchSize, seed, augment: v.augment ?? false, optim,
+    checkpointEveryIters: integer("checkpoint-every-iters", v["checkpoint-every-iters"], 0, 0),
+    earlyEpochs: integer("early-epochs", v["early-epochs"], 1, 0),
+  };
+
+  const model = createModel(modelName, config.model.options as never).to(device);
   const params = model.parameters();
   const optimizer = optim.optimizer === "adam"
     ? new Adam(params, { lr: optim.lr, weightDecay: optim.weightDecay })
     : new SGD(params, { lr: optim.lr, momentum: optim.momentum, weightDecay: optim.weightDecay, nesterov: optim.nesterov });
   const schedule = new Schedule(optim.schedule, optim.lr, { totalEpochs: epochs });
   const run = new RunDir(v.out);
-  run.open({ ...config, dataset: { ...config.dataset, trainExamples: trainSet.labels.shape[0], testExamples: testSet.labels.shape[0] } });
+  run.open(config);
   const resumed = run.hasState();
   const data = {
     train: new DataLoader(trainSet, { batchSize, seed, augment: config.augment, device }),

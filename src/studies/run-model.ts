@@ -1,0 +1,61 @@
+// Rebuilding a trained run's model and data from its folder alone.
+import { type Dataset, type DatasetName, type Split, loadDataset } from "../data/index.js";
+import { createModel } from "../models/index.js";
+import type { Module } from "../nn/module.js";
+import { readJson } from "../store/json.js";
+import { type CheckpointInfo, RunDir } from "../store/run.js";
+import * as torch from "../torch/index.js";
+
+export interface RunConfig {
+  model: { name: string; options: Record<string, unknown> };
+  dataset: { name: DatasetName; trainExamples: number; testExamples: number };
+  seed: number;
+}
+
+export function readRunConfig(run: RunDir): RunConfig {
+  const config = readJson<RunConfig>(run.configPath);
+  if (!config?.model?.name || !config.dataset?.name) throw new Error(`${run.configPath}: not a training run (no model/dataset); train one with advdyn train`);
+  return config;
+}
+
+/** The run's model with a checkpoint's weights, in eval mode. */
+export function loadCheckpointModel(run: RunDir, config: RunConfig, checkpoint: CheckpointInfo): Module {
+  const model = createModel(config.model.name, config.model.options as never);
+  try {
+    model.load(run.checkpointPath(checkpoint.file));
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return model.eval();
+}
+
+/** The first `examples` examples of a split of the run's dataset (inputs float in [0,1]). */
+export function loadExamples(config: RunConfig, split: Split, examples: number, dataDir?: string): Dataset {
+  const ds = loadDataset(config.dataset.name, { dataDir, split });
+  const n = Math.min(examples, ds.labels.shape[0]!);
+  return torch.tidy(() => {
+    const images = ds.images.narrow(0, 0, n);
+    const x = images.dtype === "uint8" ? images.to("float32").div(255) : images.to("float32");
+    const out = { ...ds, images: x, labels: ds.labels.narrow(0, 0, n).clone() };
+    torch.dispose([ds.images, ds.labels]);
+    return out;
+  });
+}
+
+/** Checkpoints chosen by "all", "best", "last" or a comma list of epochs. */
+export function selectCheckpoints(run: RunDir, which: string): CheckpointInfo[] {
+  const index = run.index();
+  const epochs = index.checkpoints.filter((c) => c.file === RunDir.epochFile(c.epoch));
+  if (index.checkpoints.length === 0) throw new Error(`${run.indexPath}: the run has no checkpoints yet`);
+  if (which === "all") return index.checkpoints;
+  if (which === "best") return index.checkpoints.filter((c) => c.file === index.best);
+  if (which === "last") return epochs.slice(-1);
+  const wanted = which.split(",").map((s) => Number(s.trim()));
+  if (wanted.some((e) => !Number.isInteger(e) || e < 0)) throw new RangeError(`checkpoints: expected all, best, last or epochs like 0,1,5, got '${which}'`);
+  return wanted.map((e) => {
+    const c = epochs.find((x) => x.epoch === e);
+    if (!c) throw new RangeError(`checkpoints: the run has no epoch ${e} (it has ${epochs.map((x) => x.epoch).join(", ")})`);
+    return c;
+  });
+}

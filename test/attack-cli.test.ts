@@ -1,0 +1,54 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { torch } from "../src/index.js";
+
+const bin = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", timeout: 300_000 });
+
+test("advdyn attack stores per-checkpoint perturbations and results, skips finished checkpoints", () => {
+  const out = join(mkdtempSync(join(tmpdir(), "advdyn-attack-")), "run");
+  const t = run("train", "--model", "fc", "--width", "64", "--dataset", "fourier-classes", "--train-examples", "256", "--test-examples", "64",
+    "--epochs", "1", "--batch-size", "64", "--lr", "0.05", "--out", out);
+  assert.equal(t.status, 0, t.stderr);
+  const args = ["attack", out, "--eps", "2/255,8/255", "--steps", "10", "--examples", "48", "--batch-size", "32", "--json"];
+  const a = run(...args);
+  assert.equal(a.status, 0, a.stderr);
+  const { key, summaries } = JSON.parse(a.stdout);
+  assert.deepEqual(summaries.map((s: { epoch: number }) => s.epoch), [0, 1]);
+  for (const s of summaries) {
+    assert.equal(s.examples, 48);
+    assert.ok(s.perEpsilon[1].successRate >= s.perEpsilon[0].successRate);
+    assert.ok(s.perEpsilon[1].meanLinf <= 8 / 255 + 1e-6);
+  }
+  const dir = join(out, "attacks", key);
+  const { tensors } = torch.loadSafetensors(join(dir, "epoch-0001.safetensors"));
+  assert.deepEqual(tensors.get("delta.1")!.shape, [48, 3, 32, 32]);
+  assert.ok(tensors.get("delta.1")!.abs().max().item() <= 8 / 255 + 1e-6);
+  assert.deepEqual(tensors.get("success")!.shape, [48, 2]);
+  torch.dispose([...tensors.values()]);
+  const before = statSync(join(dir, "epoch-0001.json")).mtimeMs;
+  const again = run(...args);
+  assert.equal(again.status, 0, again.stderr);
+  assert.equal(statSync(join(dir, "epoch-0001.json")).mtimeMs, before, "finished checkpoints are not recomputed");
+  assert.deepEqual(JSON.parse(again.stdout).summaries, summaries);
+  assert.ok(readdirSync(dir).includes("attack.json"));
+  assert.equal(JSON.parse(readFileSync(join(dir, "attack.json"), "utf8")).examples, 48);
+});
+
+test("attack option errors name the option and exit 2", () => {
+  for (const [args, message] of [
+    [["attack", "/nonexistent-run"], /--eps: pgd is a fixed-ε attack and needs --eps/],
+    [["attack", "x", "--eps", "8/255", "--attack", "cw", "--norm", "linf"], /--norm: cw supports l2, got 'linf'/],
+    [["attack", "x", "--eps", "eight"], /--eps: expected a number/],
+  ] as const) {
+    const r = run(...args);
+    assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+  }
+});
