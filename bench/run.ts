@@ -13,7 +13,7 @@ import { writeFileAtomic } from "../src/util/atomic.js";
 type Tensor = torch.Tensor;
 const F = torch.nn.functional;
 
-const REPS = 5;
+const REPS = 7;
 const BATCH = 128;
 const LR = 0.01;
 // Tiny ops per tidy() scope: about a training step's worth, so that the scope's cost is amortised
@@ -21,6 +21,7 @@ const LR = 0.01;
 const OPS_PER_STEP = 100;
 const FFT_SHAPE = [10_000, 3, 32, 32];
 const GEMM_N = 2048;
+const GEMM_FLOPS = 2 * GEMM_N ** 3;
 const THREADS = torch.getNumThreads();
 const CORES = cpus().length;
 const TARGETS = { dispatch: 0.5, train: 1.0 };
@@ -138,7 +139,7 @@ const uniform = (shape: number[], fanIn: number): Tensor =>
 function tinyCase(op: "add" | "matmul"): Case {
   const f: (a: Tensor, b: Tensor) => Tensor = op === "add" ? torch.add : torch.matmul;
   return {
-    key: op, label: `${op} 8×8 (µs/op)`, iters: 300, warmup: 30, spec: { case: op }, cpp: true,
+    key: op, label: `${op} 8×8 (µs/op)`, iters: 1000, warmup: 100, spec: { case: op }, cpp: true,
     advdyn: () => {
       const a = torch.randn([8, 8]), b = torch.randn([8, 8]);
       return { step: () => torch.tidy(() => { for (let i = 0; i < OPS_PER_STEP; i++) f(a, b); }) };
@@ -178,7 +179,7 @@ const fft2Case: Case = {
 };
 
 const gemmCase: Case = {
-  key: "gemm2048", label: `matmul ${GEMM_N}² (ms)`, iters: 5, warmup: 1, spec: { case: "gemm", n: GEMM_N }, flops: 2 * GEMM_N ** 3,
+  key: "gemm2048", label: `matmul ${GEMM_N}² (ms)`, iters: 5, warmup: 1, spec: { case: "gemm", n: GEMM_N }, flops: GEMM_FLOPS,
   advdyn: () => {
     const a = torch.randn([GEMM_N, GEMM_N]), b = torch.randn([GEMM_N, GEMM_N]);
     return { step: () => torch.tidy(() => { torch.matmul(a, b); }) };
@@ -225,11 +226,54 @@ function printTable(rows: readonly Row[]): void {
   for (const l of [header, ...lines]) console.log(l.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join("  "));
 }
 
-function main(): void {
-  const started = Date.now();
-  const load = loadavg()[0];
-  const py = findPython();
-  if (!py) console.log("notice: no Python with torch found ($PYTHON, python3, /usr/bin/python3): peer columns skipped");
+type Samples = Record<Column, number[]>;
+
+/** Seconds per step of every column, repetition by repetition, the columns alternating. */
+function measure(c: Case, py: Python | undefined, cppExe: string | undefined): Samples {
+  process.stderr.write(`${c.label}: `);
+  const s: Samples = { advdyn: [], peer_user: [], peer_same_settings: [], cpp: [] };
+  for (let r = 0; r < REPS; r++) {
+    s.advdyn.push(runAdvdyn(c));
+    if (py) for (const p of ["peer_user", "peer_same_settings"] as const) s[p].push(runPeer(py, p, c));
+    if (c.cpp && cppExe) s.cpp.push(runCpp(cppExe, c));
+    process.stderr.write(".");
+  }
+  process.stderr.write("\n");
+  return s;
+}
+
+function medians(s: Samples): Values {
+  const out: Values = {};
+  for (const c of COLUMNS) out[c] = median(s[c]);
+  return out;
+}
+
+function rowsFor(c: Case, seconds: Values, ceiling: number): Row[] {
+  if (c.cpp) {
+    const perOp = mapValues(seconds, (s) => (s / OPS_PER_STEP) * 1e6);
+    const rows: Row[] = [{ label: c.label, key: `${c.key}_us_per_op`, values: perOp }];
+    const cppUs = perOp.cpp;
+    if (cppUs !== undefined) {
+      rows.push({
+        label: "  dispatch overhead (µs/op)", key: `dispatch_overhead_${c.key}_us`, ratioKey: `dispatch_overhead_${c.key}`,
+        values: mapValues(perOp, (us, col) => (col === "cpp" ? undefined : us - cppUs)), target: TARGETS.dispatch,
+      });
+    }
+    return rows;
+  }
+  const { images, flops } = c;
+  const rows: Row[] = [{ label: c.label, key: `${c.key}_ms`, values: mapValues(seconds, (s) => s * 1e3), ratioKey: c.key, target: images ? TARGETS.train : undefined }];
+  if (images) rows.push({ label: "  images/s", key: `${c.key}_images_per_s`, values: mapValues(seconds, (s) => images / s) });
+  if (flops) {
+    const gflops = mapValues(seconds, (s) => flops / s / 1e9);
+    rows.push({ label: "  GFLOP/s", key: `${c.key}_gflops`, values: gflops });
+    if (c !== gemmCase) rows.push({ label: "  % of GEMM ceiling", key: `${c.key}_percent_of_ceiling`, values: mapValues(gflops, (g) => (100 * g) / ceiling) });
+  }
+  return rows;
+}
+
+/** Builds the cases (initial weights shared through a temporary folder) and measures them all. */
+function measureAll(py: Python | undefined): { cases: Case[]; samples: Record<string, Samples>; shareInit: boolean } {
   const dir = mkdtempSync(join(tmpdir(), "advdyn-bench-"));
   try {
     const cppExe = buildCppBaseline(dir);
@@ -252,7 +296,7 @@ function main(): void {
     if (py) {
       console.log(`peer: ${py.exe}, torch ${py.torch}; ${shareInit ? "same initial weights in both (safetensors)" : "no safetensors package: both sides use their own random weights"}`);
     }
-    const cases: Case[] = [
+    const cases = [
       tinyCase("add"),
       tinyCase("matmul"),
       trainCase("mlp", "MLP 3072-2700-10 train step (ms)", mlpInit, save("mlp", mlpInit),
@@ -264,89 +308,57 @@ function main(): void {
       fft2Case,
       gemmCase,
     ];
-
-    const samples: Record<string, Record<Column, number[]>> = {};
-    for (const c of cases) {
-      process.stderr.write(`${c.label}: `);
-      const s: Record<Column, number[]> = { advdyn: [], peer_user: [], peer_same_settings: [], cpp: [] };
-      for (let r = 0; r < REPS; r++) {
-        s.advdyn.push(runAdvdyn(c));
-        if (py) for (const p of ["peer_user", "peer_same_settings"] as const) s[p].push(runPeer(py, p, c));
-        if (c.cpp && cppExe) s.cpp.push(runCpp(cppExe, c));
-        process.stderr.write(".");
-      }
-      process.stderr.write("\n");
-      samples[c.key] = s;
-    }
+    const samples = Object.fromEntries(cases.map((c) => [c.key, measure(c, py, cppExe)]));
     for (const t of [...Object.values(mlpInit), ...Object.values(convInit)]) t.dispose();
-
-    const med = (key: string): Values => {
-      const out: Values = {};
-      for (const c of COLUMNS) out[c] = median(samples[key][c]);
-      return out;
-    };
-    const gemmGflops = mapValues(med("gemm2048"), (s) => gemmCase.flops! / s / 1e9);
-    const ceiling = Math.max(...Object.values(gemmGflops));
-    const rows: Row[] = [];
-    for (const c of cases) {
-      const seconds = med(c.key);
-      if (c.cpp) {
-        const perOp = mapValues(seconds, (s) => (s / OPS_PER_STEP) * 1e6);
-        const cppUs = perOp.cpp;
-        rows.push({ label: c.label, key: `${c.key}_us_per_op`, values: perOp });
-        if (cppUs !== undefined) {
-          rows.push({
-            label: "  dispatch overhead (µs/op)", key: `dispatch_overhead_${c.key}_us`, ratioKey: `dispatch_overhead_${c.key}`,
-            values: mapValues(perOp, (us, col) => (col === "cpp" ? undefined : us - cppUs)), target: TARGETS.dispatch,
-          });
-        }
-        continue;
-      }
-      const ms = mapValues(seconds, (s) => s * 1e3);
-      const { images, flops } = c;
-      rows.push({ label: c.label, key: `${c.key}_ms`, values: ms, ratioKey: c.key, target: images ? TARGETS.train : undefined });
-      if (images) rows.push({ label: "  images/s", key: `${c.key}_images_per_s`, values: mapValues(seconds, (s) => images / s) });
-      if (flops) {
-        const gflops = c === gemmCase ? gemmGflops : mapValues(seconds, (s) => flops / s / 1e9);
-        rows.push({ label: "  GFLOP/s", key: `${c.key}_gflops`, values: gflops });
-        if (c !== gemmCase) rows.push({ label: "  % of GEMM ceiling", key: `${c.key}_percent_of_ceiling`, values: mapValues(gflops, (g) => (100 * g) / ceiling) });
-      }
-    }
-
-    console.log(`\nadvdyn vs PyTorch ${py?.torch ?? "(no peer)"} on ${cpus()[0]?.model} (${CORES} cores), ${THREADS} intra-op threads, median of ${REPS} interleaved reps`);
-    printTable(rows);
-    console.log(`ratios: advdyn time / PyTorch time, below 1 = advdyn faster. GEMM ceiling ${fmt(ceiling)} GFLOP/s; training FLOPs = 3 × forward.`);
-
-    const results: Record<string, unknown> = {
-      date: new Date().toISOString(),
-      machine: { cpu: cpus()[0]?.model, cores: CORES, load_average_at_start: load, node: process.version },
-      torch_version: py?.torch ?? null,
-      libtorch: libtorchFlags("--describe"),
-      threads: THREADS, reps: REPS, batch: BATCH, ops_per_tidy: OPS_PER_STEP,
-      peer_python: py?.exe ?? null,
-      peer_env: Object.fromEntries((["peer_user", "peer_same_settings"] as const).map((p) =>
-        [p, { threads: PEER_THREADS[p], ...Object.fromEntries(TUNING.map((k) => [k, PEER_ENV[p][k] ?? null])) }])),
-      init: shareInit ? "shared (safetensors)" : "random on each side",
-      ratio_definition: "advdyn time / PyTorch time (below 1 = advdyn faster); *_vs_user: PyTorch as a user runs it; " +
-        "*_same_settings: PyTorch with advdyn's thread and allocator settings; dispatch_overhead_*_ratio and fft2_ratio are the same-settings ratios",
-      gemm_ceiling_gflops: ceiling,
-      duration_s: (Date.now() - started) / 1e3,
-    };
-    for (const r of rows) {
-      results[r.key] = r.values;
-      if (!r.ratioKey) continue;
-      results[`${r.ratioKey}_ratio_vs_user`] = ratio(r.values, "peer_user");
-      results[`${r.ratioKey}_ratio_same_settings`] = ratio(r.values, "peer_same_settings");
-    }
-    for (const k of ["dispatch_overhead_add", "dispatch_overhead_matmul", "fft2"]) results[`${k}_ratio`] = results[`${k}_ratio_same_settings`];
-    results.samples_s = samples;
-    const out = join(benchDir, "results");
-    mkdirSync(out, { recursive: true });
-    writeFileAtomic(join(out, "engine.json"), `${JSON.stringify(results, null, 2)}\n`);
-    console.log(`wrote ${join(out, "engine.json")} (${((Date.now() - started) / 1e3).toFixed(0)} s)`);
+    return { cases, samples, shareInit };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+function main(): void {
+  const started = Date.now();
+  const load = loadavg()[0];
+  if (load > 0.5) console.log(`notice: load average ${load.toFixed(2)}: other processes are running, expect more noise than usual`);
+  const py = findPython();
+  if (!py) console.log("notice: no Python with torch found ($PYTHON, python3, /usr/bin/python3): peer columns skipped");
+  const { cases, samples, shareInit } = measureAll(py);
+
+  const ceiling = Math.max(...Object.values(mapValues(medians(samples[gemmCase.key]), (s) => GEMM_FLOPS / s / 1e9)));
+  const rows = cases.flatMap((c) => rowsFor(c, medians(samples[c.key]), ceiling));
+  console.log(`\nadvdyn vs PyTorch ${py?.torch ?? "(no peer)"} on ${cpus()[0]?.model} (${CORES} cores), ${THREADS} intra-op threads, median of ${REPS} interleaved reps`);
+  printTable(rows);
+  console.log("ratios: advdyn time / PyTorch time, below 1 = advdyn faster; a target is met when both ratios are within it.");
+  console.log(`GEMM ceiling ${fmt(ceiling)} GFLOP/s; training FLOPs counted as 3 × the forward pass's.`);
+
+  const results: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    machine: { cpu: cpus()[0]?.model, cores: CORES, load_average: { start: load, end: loadavg()[0] }, node: process.version },
+    torch_version: py?.torch ?? null,
+    libtorch: libtorchFlags("--describe"),
+    threads: THREADS, reps: REPS, batch: BATCH, ops_per_tidy: OPS_PER_STEP,
+    peer_python: py?.exe ?? null,
+    peer_env: Object.fromEntries((["peer_user", "peer_same_settings"] as const).map((p) =>
+      [p, { threads: PEER_THREADS[p], ...Object.fromEntries(TUNING.map((k) => [k, PEER_ENV[p][k] ?? null])) }])),
+    init: shareInit ? "shared (safetensors)" : "random on each side",
+    notes: "ratios are advdyn time / PyTorch time (below 1 = advdyn faster); *_vs_user: PyTorch as a user runs it; " +
+      "*_same_settings: PyTorch with advdyn's thread and allocator settings; dispatch_overhead_*_ratio and fft2_ratio are the same-settings ratios",
+    gemm_ceiling_gflops: ceiling,
+  };
+  for (const r of rows) {
+    results[r.key] = r.values;
+    if (!r.ratioKey) continue;
+    results[`${r.ratioKey}_ratio_vs_user`] = ratio(r.values, "peer_user");
+    results[`${r.ratioKey}_ratio_same_settings`] = ratio(r.values, "peer_same_settings");
+  }
+  for (const k of ["dispatch_overhead_add", "dispatch_overhead_matmul", "fft2"]) results[`${k}_ratio`] = results[`${k}_ratio_same_settings`];
+  const elapsed = (Date.now() - started) / 1e3;
+  results.samples_s = samples;
+  results.elapsed_s = elapsed;
+  const out = join(benchDir, "results");
+  mkdirSync(out, { recursive: true });
+  writeFileAtomic(join(out, "engine.json"), `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`wrote ${join(out, "engine.json")} (${elapsed.toFixed(0)} s)`);
 }
 
 main();
