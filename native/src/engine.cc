@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <algorithm>
 #include <cstring>
 
 namespace advdyn {
@@ -17,6 +18,7 @@ constexpr size_t kMaxArgs = 12;
 struct Binding {
   Engine* engine;
   const OpDef* op;
+  size_t nargs;  // from the signature: napi_get_cb_info fills exactly this many slots
 };
 
 const char* typeName(napi_valuetype t) {
@@ -50,13 +52,14 @@ void throwTorchError(napi_env env, Engine& engine, const std::string& message) {
 // reaches V8 and that a pending JS exception raised while reading arguments is reported as such.
 napi_value dispatch(napi_env env, napi_callback_info info) {
   napi_value argv[kMaxArgs];
-  size_t argc = kMaxArgs;
   void* data = nullptr;
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, &data) != napi_ok) return nullptr;
+  napi_get_cb_info(env, info, nullptr, nullptr, nullptr, &data);
   auto* b = static_cast<Binding*>(data);
+  size_t argc = b->nargs;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok) return nullptr;
   auto prefix = [&] { return std::string(b->op->name) + ": "; };
   try {
-    if (argc > kMaxArgs) throw ArgError("too many arguments");
+    if (argc > b->nargs) throw ArgError("expected at most " + std::to_string(b->nargs) + " arguments, got " + std::to_string(argc));
     Ctx c(env, *b->engine, argv, argc);
     return b->op->fn(c);
   } catch (const ArgError& e) {
@@ -146,7 +149,7 @@ bool Ctx::isNil(size_t i) const {
 
 at::Tensor& Ctx::T(size_t i) {
   int32_t id;
-  if (typeOf(i) != napi_number || napi_get_value_int32(env, argv_[i], &id) != napi_ok) fail(i, "a tensor");
+  if (i >= argc_ || napi_get_value_int32(env, argv_[i], &id) != napi_ok) fail(i, "a tensor");
   if (id < 0 || static_cast<size_t>(id) >= engine.tensors.size() || !engine.tensors[id].defined())
     throw ArgError("argument " + std::to_string(i) + ": tensor handle " + std::to_string(id) +
                    " is not live (disposed?)");
@@ -182,8 +185,7 @@ std::vector<at::Tensor> Ctx::TL(size_t i) {
 
 double Ctx::F(size_t i) {
   double v;
-  if (typeOf(i) != napi_number) fail(i, "a number");
-  check(napi_get_value_double(env, argv_[i], &v));
+  if (i >= argc_ || napi_get_value_double(env, argv_[i], &v) != napi_ok) fail(i, "a number");
   return v;
 }
 
@@ -206,18 +208,19 @@ std::optional<int64_t> Ctx::Io(size_t i) {
 
 bool Ctx::B(size_t i) {
   bool v;
-  if (typeOf(i) != napi_boolean) fail(i, "a boolean");
-  check(napi_get_value_bool(env, argv_[i], &v));
+  if (i >= argc_ || napi_get_value_bool(env, argv_[i], &v) != napi_ok) fail(i, "a boolean");
   return v;
 }
 
 // JS numbers carry no int/float distinction: integral values become integral scalars, so that
 // int64 tensors stay int64 (as with Python ints) while float tensors are unaffected.
 at::Scalar Ctx::S(size_t i) {
-  napi_valuetype t = typeOf(i);
-  if (t == napi_boolean) return at::Scalar(B(i));
-  if (t != napi_number) fail(i, "a number or boolean");
-  double v = F(i);
+  double v;
+  if (i >= argc_ || napi_get_value_double(env, argv_[i], &v) != napi_ok) {
+    bool flag;
+    if (i >= argc_ || napi_get_value_bool(env, argv_[i], &flag) != napi_ok) fail(i, "a number or boolean");
+    return at::Scalar(flag);
+  }
   if (std::isfinite(v) && std::floor(v) == v && std::fabs(v) <= 9007199254740991.0)
     return at::Scalar(static_cast<int64_t>(v));
   return at::Scalar(v);
@@ -483,7 +486,10 @@ napi_value Init(napi_env env, napi_value exports) {
   napi_value signatures;
   napi_create_object(env, &signatures);
   for (const OpDef& op : opTable()) {
-    auto* binding = new Binding{engine, &op};  // lives as long as the process: one per op
+    std::string args(op.signature, std::strchr(op.signature, '-') - op.signature);
+    size_t nargs = args.empty() ? 0 : 1 + std::count(args.begin(), args.end(), ',');
+    if (nargs > kMaxArgs) napi_fatal_error("advdyn", NAPI_AUTO_LENGTH, "op with too many arguments", NAPI_AUTO_LENGTH);
+    auto* binding = new Binding{engine, &op, nargs};  // lives as long as the process: one per op
     napi_create_function(env, op.name, NAPI_AUTO_LENGTH, dispatch, binding, &fn);
     napi_set_named_property(env, exports, op.name, fn);
     napi_value sig;
