@@ -32,9 +32,9 @@ export interface GradOptions {
  * Gradients of outputs with respect to inputs, returned rather than accumulated into .grad:
  * attacks use it to take input gradients without touching parameters' gradients.
  */
-export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | readonly Tensor[], o: GradOptions = {}): (Tensor | undefined)[] {
+export function grad(outputs: Tensor | readonly Tensor[], inputs: Tensor | readonly Tensor[], o?: GradOptions | null): (Tensor | undefined)[] {
   const outs = Array.isArray(outputs) ? hs(outputs, "outputs") : [h(outputs as Tensor, "outputs")];
   const ins = Array.isArray(inputs) ? hs(inputs, "inputs") : [h(inputs as Tensor, "inputs")];
-  const gouts = o.gradOutputs === undefined ? undefined : hs(o.gradOutputs, "gradOutputs");
-  return N.autograd_grad(outs, ins, gouts, o.retainGraph, o.createGraph ?? false, o.allowUnused ?? false).map(wOpt);
+  const gouts = o?.gradOutputs == null ? undefined : hs(o.gradOutputs, "gradOutputs");
+  return N.autograd_grad(outs, ins, gouts, o?.retainGraph, o?.createGraph ?? false, o?.allowUnused ?? false).map(wOpt);
 }
