@@ -1,0 +1,382 @@
+// Training throughput of paper A's 13 models: advdyn against the same network in PyTorch from
+// Python over the same libtorch (bench/peer_models.py), starting from the same weights on the same
+// random CIFAR-shaped batch. One step is zero_grad, forward, cross-entropy, backward, SGD step
+// (the paper's lr, momentum 0.9, weight decay 5e-4). Noise here is about ±15 %
+// (shared/design/PERFORMANCE.md), so the stacks are timed interleaved, repetition by repetition,
+// each as a warm, long-lived process, and every figure is a median.
+//
+//   node dist/bench/models.js [--only SUBSTRING] [--reps N]
+import { spawn, execFileSync, type ChildProcessByStdio } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import { createInterface } from "node:readline";
+import type { Readable, Writable } from "node:stream";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { models, optim, torch } from "../src/index.js";
+import { optimDefaults } from "../src/train/defaults.js";
+import { writeFileAtomic } from "../src/util/atomic.js";
+
+const F = torch.nn.functional;
+
+const BATCH = 128;
+const TARGET_RATIO = 1.0;
+// Steps per repetition are chosen so that the slowest column's repetition lasts about this long:
+// long enough to average out per-step jitter, short enough for 13 models × 3 columns × several
+// repetitions to fit in about 10 minutes on 2 cores.
+const REP_SECONDS = 1.5;
+const MAX_STEPS = 40;
+const WARMUP_STEPS = 2;
+// Models slower than this per step get fewer repetitions (VGG19, ResNet18 take 1.5–3 s a step).
+const SLOW_STEP_S = 0.5;
+const REPS_FAST = 5;
+const REPS_SLOW = 3;
+// Idle OpenBLAS workers keep spinning (yielding) for about 0.1 s after a call returns; the next
+// column must not start while the last one's threads still compete for the 2 cores.
+const HANDOVER_MS = 200;
+// Share of the machine's CPU used by other processes during a model's repetitions above which its
+// figures are flagged: on 2 cores, any sustained neighbour distorts them.
+const CONTENDED = 0.05;
+
+const repo = fileURLToPath(new URL("../../", import.meta.url));
+const PEER_SCRIPT = join(repo, "bench", "peer_models.py");
+const DEFAULT_OUT = join(repo, "bench", "results", "models.json");
+
+/** Paper A's 13 models, as validate/run.ts trains them. */
+const MODELS: { key: string; label: string; name: models.ModelName; options: Record<string, unknown> }[] = [
+  { key: "fc_linear", label: "Fully Connected (Linear)", name: "fc", options: { activation: "linear" } },
+  { key: "lc_linear", label: "Locally Connected (Linear)", name: "lc", options: { activation: "linear" } },
+  { key: "fwconv_linear", label: "Full Width Convolution (Linear)", name: "fwconv", options: { activation: "linear" } },
+  { key: "bwconv_linear", label: "Bounded Width Convolution (Linear)", name: "bwconv", options: { channels: 32, activation: "linear" } },
+  { key: "fc_deep_linear", label: "Deep Fully Connected (Linear)", name: "fc", options: { depth: 3, activation: "linear" } },
+  { key: "fwconv_deep_linear", label: "Deep Full Width Convolution (Linear)", name: "fwconv", options: { depth: 3, activation: "linear" } },
+  { key: "bwconv_deep_linear", label: "Deep Bounded Width Convolution (Linear)", name: "bwconv", options: { channels: 32, depth: 3, activation: "linear" } },
+  { key: "fc_relu", label: "Fully Connected (NonLinear)", name: "fc", options: { activation: "relu" } },
+  { key: "lc_relu", label: "Locally Connected (NonLinear)", name: "lc", options: { activation: "relu" } },
+  { key: "bwconv_relu", label: "Bounded Width Convolution (NonLinear)", name: "bwconv", options: { channels: 32, activation: "relu" } },
+  { key: "shallow_resnet", label: "Shallow ResNet (NonLinear)", name: "shallow-resnet", options: {} },
+  { key: "vgg19", label: "VGG19", name: "vgg19", options: {} },
+  { key: "resnet18", label: "ResNet18", name: "resnet18", options: {} },
+];
+
+const COLUMNS = ["advdyn", "peer_user", "peer_same_settings"] as const;
+type Column = (typeof COLUMNS)[number];
+type PeerColumn = Exclude<Column, "advdyn">;
+const PEERS: readonly PeerColumn[] = ["peer_user", "peer_same_settings"];
+
+// The variables advdyn tunes for itself. native.ts has put OMP_WAIT_POLICY into this process's
+// environment, so the "as a user runs it" peer must have them removed, not merely not added.
+const TUNING = ["OMP_WAIT_POLICY", "MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_"];
+const PEER_ENV: Record<PeerColumn, NodeJS.ProcessEnv> = {
+  peer_user: Object.fromEntries(Object.entries(process.env).filter(([k]) => !TUNING.includes(k))),
+  // advdyn's settings (the addon's mallopt at load) as environment.
+  peer_same_settings: { ...process.env, OMP_WAIT_POLICY: "PASSIVE", MALLOC_MMAP_MAX_: "0", MALLOC_TRIM_THRESHOLD_: "100000000000" },
+};
+
+export interface BenchModelsOptions {
+  /** Only the models whose key contains this (e.g. "fc", "resnet18"). */
+  only?: string;
+  /** Repetitions per column for every model, instead of 5 (3 for slow models). */
+  reps?: number;
+  /** The JSON file; entries of models not measured this time are kept from it. */
+  out?: string;
+}
+
+interface Python {
+  exe: string;
+  torch: string;
+}
+
+function findPython(): Python | undefined {
+  for (const exe of [process.env.PYTHON, "python3", "/usr/bin/python3"]) {
+    if (!exe) continue;
+    try {
+      const version = execFileSync(exe, ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+      return { exe, torch: version };
+    } catch {
+      // no torch in this interpreter: try the next
+    }
+  }
+  return undefined;
+}
+
+/** A long-lived peer_models.py process: it answers {"steps": n} with seconds per step. */
+class Peer {
+  #stderr = "";
+  readonly #lines: AsyncIterator<string>;
+  private constructor(private readonly child: ChildProcessByStdio<Writable, Readable, Readable>, readonly what: string) {
+    child.stderr.setEncoding("utf8").on("data", (s: string) => { this.#stderr = (this.#stderr + s).slice(-4000); });
+    this.#lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  }
+
+  /** Starts the peer and returns it with its first line (the logits check, when asked for). */
+  static async start(py: Python, column: PeerColumn, spec: Record<string, unknown>): Promise<[Peer, Record<string, number>]> {
+    const child = spawn(py.exe, [PEER_SCRIPT, JSON.stringify(spec)], { env: PEER_ENV[column], stdio: ["pipe", "pipe", "pipe"] });
+    const peer = new Peer(child, `${column} (${spec.name})`);
+    return [peer, await peer.#read()];
+  }
+
+  async #read(): Promise<Record<string, number>> {
+    const { value, done } = await this.#lines.next();
+    if (done) {
+      const code = await new Promise<number | null>((res) => (this.child.exitCode !== null ? res(this.child.exitCode) : this.child.once("close", res)));
+      throw new Error(`bench/peer_models.py ${this.what} exited (${code}):\n${this.#stderr.trim()}`);
+    }
+    return JSON.parse(value) as Record<string, number>;
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  async steps(n: number): Promise<number> {
+    this.child.stdin.write(`${JSON.stringify({ steps: n })}\n`);
+    return (await this.#read()).seconds!;
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise((res) => (this.child.exitCode !== null ? res(null) : this.child.once("close", res)));
+    this.child.stdin.end();
+    await closed;
+  }
+}
+
+/**
+ * Jiffies of the whole machine (busy, total) and of the given processes, from Linux's /proc; null
+ * elsewhere. Busy time the benchmark's own processes did not use is contention.
+ */
+function cpuTicks(pids: readonly number[]): { busy: number; total: number; ours: number } | null {
+  try {
+    const cpu = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = cpu as [number, number, number, number, number, number, number, number];
+    const busy = user + nice + system + irq + softirq + steal;
+    const ours = pids.reduce((sum, pid) => {
+      // utime and stime are fields 14 and 15; the command name before them may contain spaces
+      const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(")").pop()!.trim().split(/\s+/);
+      return sum + Number(fields[11]) + Number(fields[12]);
+    }, 0);
+    return { busy, total: busy + idle + iowait, ours };
+  } catch {
+    return null;
+  }
+}
+
+function median(xs: readonly number[]): number | undefined {
+  if (xs.length === 0) return undefined;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1]! + s[m]!) / 2;
+}
+
+type PerColumn<T> = Partial<Record<Column, T>>;
+
+interface Logits {
+  max_abs_diff: number;
+  max_abs_logit: number;
+  /** Agreement to 1e-4 relative to the largest logit (at least 1). */
+  agree: boolean;
+}
+
+export interface ModelResult {
+  label: string;
+  model: string;
+  options: Readonly<Record<string, unknown>>;
+  optimizer: { lr: number; momentum: number; weight_decay: number };
+  date: string;
+  load_average: { start: number; end: number };
+  steps_per_rep: number;
+  reps: number;
+  images_per_s: PerColumn<number>;
+  train_ratio_vs_user: number | null;
+  train_ratio_same_settings: number | null;
+  /** Seconds per step of every repetition, in the order taken. */
+  samples_s: PerColumn<number[]>;
+  /** Share of the machine's CPU time that other processes used during the repetitions (null without /proc). */
+  foreign_cpu_share: number | null;
+  logits: Logits | null;
+}
+
+const optimizerSpec = (o: ReturnType<typeof optimDefaults>) => ({ lr: o.lr, momentum: o.momentum, weight_decay: o.weightDecay });
+
+async function benchModel(entry: (typeof MODELS)[number], py: Python | undefined, dir: string, reps: number | undefined): Promise<ModelResult> {
+  const load = loadavg()[0]!;
+  const model = models.createModel(entry.name, { ...entry.options, seed: 0 });
+  const info = models.modelInfo(model)!;
+  const o = optimDefaults(entry.name, info.options);
+  const weights = join(dir, `${entry.key}.weights.safetensors`);
+  const inputs = join(dir, `${entry.key}.inputs.safetensors`);
+  const g = new torch.Generator(1);
+  const [x, y] = torch.tidy(() => [torch.rand([BATCH, 3, 32, 32], { generator: g }), torch.randint(0, 10, [BATCH], { generator: g })]);
+  g.dispose();
+  const opt = new optim.SGD(model.parameters(), { lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay });
+  const peers: Partial<Record<PeerColumn, Peer>> = {};
+  try {
+    model.save(weights);
+    torch.tidy(() => {
+      const logits = torch.noGrad(() => model.eval().forward(x));
+      model.train();
+      torch.saveSafetensors(inputs, { x, y, logits });
+    });
+
+    let logits: Logits | null = null;
+    for (const column of PEERS) {
+      if (!py) break;
+      const check = column === "peer_user";
+      const [peer, hello] = await Peer.start(py, column, {
+        name: entry.name, options: info.options, weights, inputs, check, threads: torch.getNumThreads(), ...optimizerSpec(o),
+      });
+      peers[column] = peer;
+      if (check) {
+        const { max_abs_diff, max_abs_logit } = hello as { max_abs_diff: number; max_abs_logit: number };
+        logits = { max_abs_diff, max_abs_logit, agree: max_abs_diff <= 1e-4 * Math.max(1, max_abs_logit) };
+      }
+    }
+
+    const step = () => torch.tidy(() => {
+      opt.zeroGrad();
+      F.crossEntropy(model.forward(x), y).backward();
+      opt.step();
+    });
+    const advdynSteps = async (n: number): Promise<number> => {
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) step();
+      return (performance.now() - t0) / 1e3 / n;
+    };
+    const run = async (column: Column, n: number): Promise<number> => {
+      const s = column === "advdyn" ? await advdynSteps(n) : await peers[column]!.steps(n);
+      await sleep(HANDOVER_MS);
+      return s;
+    };
+    const columns = COLUMNS.filter((c) => c === "advdyn" || peers[c]);
+
+    // The first step allocates and picks kernels; the last warm-up step sizes the repetitions.
+    let slowest = 0;
+    for (const c of columns) {
+      for (let i = 0; i < WARMUP_STEPS - 1; i++) await run(c, 1);
+      slowest = Math.max(slowest, await run(c, 1));
+    }
+    const steps = Math.max(1, Math.min(MAX_STEPS, Math.round(REP_SECONDS / slowest)));
+    const n = reps ?? (slowest > SLOW_STEP_S ? REPS_SLOW : REPS_FAST);
+
+    process.stderr.write(`${entry.label}: ${n} × ${steps} steps `);
+    const samples: PerColumn<number[]> = Object.fromEntries(columns.map((c) => [c, []]));
+    const pids = [process.pid, ...Object.values(peers).map((p) => p.pid)];
+    const ticks0 = cpuTicks(pids);
+    for (let r = 0; r < n; r++) {
+      // rotating the order: no column always runs right after the same other one
+      for (const c of [...columns.slice(r % columns.length), ...columns.slice(0, r % columns.length)]) samples[c]!.push(await run(c, steps));
+      process.stderr.write(".");
+    }
+    const ticks1 = cpuTicks(pids);
+    const foreign = ticks0 && ticks1 ? Math.max(0, (ticks1.busy - ticks0.busy - (ticks1.ours - ticks0.ours)) / (ticks1.total - ticks0.total)) : null;
+    process.stderr.write(foreign !== null && foreign > CONTENDED ? ` other processes used ${(100 * foreign).toFixed(0)} % of the CPU: timings unreliable\n` : "\n");
+
+    const seconds = Object.fromEntries(columns.map((c) => [c, median(samples[c]!)!])) as PerColumn<number>;
+    const ratio = (p: PeerColumn) => (seconds[p] ? seconds.advdyn! / seconds[p] : null);
+    return {
+      label: entry.label, model: entry.name, options: info.options, optimizer: optimizerSpec(o),
+      date: new Date().toISOString(), load_average: { start: load, end: loadavg()[0]! },
+      steps_per_rep: steps, reps: n,
+      images_per_s: Object.fromEntries(columns.map((c) => [c, BATCH / seconds[c]!])),
+      train_ratio_vs_user: ratio("peer_user"), train_ratio_same_settings: ratio("peer_same_settings"),
+      samples_s: samples, foreign_cpu_share: foreign, logits,
+    };
+  } finally {
+    await Promise.all(Object.values(peers).map((p) => p.close()));
+    opt.dispose();
+    model.dispose();
+    torch.dispose([x, y]);
+  }
+}
+
+const fmt = (x: number | null | undefined, digits = 2) =>
+  x == null ? "–" : Math.abs(x) >= 1000 ? Math.round(x).toLocaleString("en-US") : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(digits);
+
+function printTable(results: Record<string, ModelResult>): void {
+  const header = ["model", "advdyn img/s", "PyTorch as user", "PyTorch same settings", "ratio vs user", "ratio same settings", "target", "logits max |Δ|", "others' CPU"];
+  const lines = Object.values(results).map((r) => {
+    const [u, s] = [r.train_ratio_vs_user, r.train_ratio_same_settings];
+    const met = u === null || s === null ? "" : Math.max(u, s) <= TARGET_RATIO ? " met" : " MISSED";
+    const logits = r.logits ? `${r.logits.max_abs_diff.toExponential(1)}${r.logits.agree ? "" : " DIFFER"}` : "–";
+    return [r.label, fmt(r.images_per_s.advdyn), fmt(r.images_per_s.peer_user), fmt(r.images_per_s.peer_same_settings), fmt(u), fmt(s), `≤ ${TARGET_RATIO}${met}`, logits,
+      r.foreign_cpu_share === null ? "–" : `${(100 * r.foreign_cpu_share).toFixed(0)} %${r.foreign_cpu_share > CONTENDED ? " UNRELIABLE" : ""}`];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  for (const l of [header, ...lines]) console.log(l.map((x, i) => (i === 0 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join("  "));
+}
+
+/** The entries a partial run keeps; read before measuring, so that a damaged file stops the run at once. */
+function previousModels(path: string): Record<string, ModelResult> {
+  if (!existsSync(path)) return {};
+  try {
+    return (JSON.parse(readFileSync(path, "utf8")) as { models?: Record<string, ModelResult> }).models ?? {};
+  } catch (e) {
+    throw new Error(`${path}: cannot read the previous results (${(e as Error).message}); move it away to start afresh`);
+  }
+}
+
+/** Measures the models, prints the table, writes the JSON (atomically) and returns what it wrote. */
+export async function benchModels(opts: BenchModelsOptions = {}): Promise<Record<string, unknown>> {
+  const started = Date.now();
+  const selected = MODELS.filter((m) => !opts.only || m.key.includes(opts.only));
+  if (selected.length === 0) throw new RangeError(`--only ${opts.only}: no model key contains it; keys: ${MODELS.map((m) => m.key).join(", ")}`);
+  if (opts.reps !== undefined && !(Number.isSafeInteger(opts.reps) && opts.reps >= 1)) throw new RangeError(`reps must be a positive integer, got ${opts.reps}`);
+  const load = loadavg()[0]!;
+  if (load > 0.5) console.log(`notice: load average ${load.toFixed(2)}: other processes are running, expect more noise than usual`);
+  const py = findPython();
+  if (!py) console.log("notice: no Python with torch found ($PYTHON, python3, /usr/bin/python3): peer columns and the logits check skipped");
+  else console.log(`peer: ${py.exe}, torch ${py.torch}; same initial weights on both sides (advdyn's, as safetensors)`);
+
+  const out = opts.out ?? DEFAULT_OUT;
+  const previous = previousModels(out);
+  const measured: Record<string, ModelResult> = {};
+  const dir = mkdtempSync(join(tmpdir(), "advdyn-bench-models-"));
+  try {
+    for (const m of selected) measured[m.key] = await benchModel(m, py, dir, opts.reps);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  console.log(`\nadvdyn vs PyTorch ${py?.torch ?? "(no peer)"} training, batch ${BATCH}, ${torch.getNumThreads()} threads, ${cpus()[0]?.model} (${cpus().length} cores); median of interleaved reps`);
+  printTable(measured);
+  console.log("ratios: advdyn time / PyTorch time, below 1 = advdyn faster; the target is met when both ratios are within it.");
+
+  const results = {
+    date: new Date().toISOString(),
+    machine: { cpu: cpus()[0]?.model, cores: cpus().length, memory_gb: Math.round(totalmem() / 2 ** 30), load_average: { start: load, end: loadavg()[0] }, node: process.version },
+    torch_version: py?.torch ?? null,
+    peer_python: py?.exe ?? null,
+    threads: torch.getNumThreads(),
+    batch: BATCH,
+    target_ratio: TARGET_RATIO,
+    peer_env: Object.fromEntries(PEERS.map((p) => [p, { threads: torch.getNumThreads(), ...Object.fromEntries(TUNING.map((k) => [k, PEER_ENV[p][k] ?? null])) }])),
+    notes: {
+      ratio: "advdyn time / PyTorch time per training step (below 1 = advdyn faster); *_vs_user: PyTorch as a user runs it " +
+        "(set_num_threads, default environment); *_same_settings: PyTorch with advdyn's thread and allocator settings",
+      step: "zero_grad (set_to_none, as advdyn's zeroGrad), forward, cross-entropy, backward, SGD step with the paper's lr, momentum 0.9, " +
+        "weight decay 5e-4; one fixed random batch (x uniform in [0, 1], labels uniform in 0..9); both sides start from advdyn's initial weights",
+      peer: "bench/peer_models.py: the natural PyTorch implementation of each model. Full-width convolution: a direct 32×32 conv2d over a " +
+        "circularly padded image, as paper A's code does (padded (0, 31) instead of the code's 16 per side, so the map is advdyn's 32×32 " +
+        "with the same weights); advdyn computes it by FFT. Locally connected: unfold + einsum; advdyn: unfold + one batched matmul. " +
+        "VGG19 with in-place ReLUs (torchvision's layout), ResNet18 as kuangliu/pytorch-cifar",
+      logits: "first forward on the batch in eval mode (dropout off, BatchNorm on its initial running statistics), max |advdyn − PyTorch|; " +
+        "agree = within 1e-4 × max(1, max |logit|)",
+      timing: `warm-up ${WARMUP_STEPS} steps per column, then repetitions of the same number of steps, columns interleaved in a rotating ` +
+        "order, each a long-lived process; figures are medians. foreign_cpu_share: the machine's CPU time other processes used meanwhile " +
+        `(from /proc; above ${CONTENDED} the model's figures are unreliable)`,
+    },
+    models: { ...previous, ...measured },
+    elapsed_s: (Date.now() - started) / 1e3,
+  };
+  mkdirSync(join(out, ".."), { recursive: true });
+  writeFileAtomic(out, `${JSON.stringify(results, null, 2)}\n`);
+  console.log(`wrote ${out} (${results.elapsed_s.toFixed(0)} s)`);
+  return results;
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({ options: { only: { type: "string" }, reps: { type: "string" } } });
+  await benchModels({ only: values.only, reps: values.reps === undefined ? undefined : Number(values.reps) });
+}
