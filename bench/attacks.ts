@@ -8,7 +8,7 @@
 // ~1e-4.
 //
 //   node dist/bench/attacks.js [--only SUBSTRING] [--reps N]
-import { execFileSync, spawn, type ChildProcessByStdio } from "node:child_process";
+import { spawn, type ChildProcessByStdio } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
@@ -20,6 +20,7 @@ import { parseArgs } from "node:util";
 import { AttackModel, PGD } from "../src/attacks/index.js";
 import { models, torch } from "../src/index.js";
 import { writeFileAtomic } from "../src/util/atomic.js";
+import { type Python, SAME_SETTINGS_ENV, TUNING, USER_ENV, findPython } from "./common.js";
 
 const EPSILON = 8 / 255;
 const REL_STEPSIZE = 0.01 / 0.3;
@@ -63,12 +64,9 @@ type PeerColumn = Exclude<Column, "advdyn">;
 
 // The variables advdyn tunes for itself. native.ts has put OMP_WAIT_POLICY into this process's
 // environment, so the "as a user runs it" peers must have them removed, not merely not added.
-const TUNING = ["OMP_WAIT_POLICY", "MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_"];
-const USER_ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !TUNING.includes(k)));
 const PEER_ENV: Record<PeerColumn, NodeJS.ProcessEnv> = {
   peer_user: USER_ENV,
-  // advdyn's settings (the addon's mallopt at load) as environment.
-  peer_same_settings: { ...process.env, OMP_WAIT_POLICY: "PASSIVE", MALLOC_MMAP_MAX_: "0", MALLOC_TRIM_THRESHOLD_: "100000000000" },
+  peer_same_settings: SAME_SETTINGS_ENV,
   // Foolbox is compared as its users run it.
   foolbox: USER_ENV,
 };
@@ -82,23 +80,6 @@ export interface BenchAttacksOptions {
   out?: string;
 }
 
-interface Python {
-  exe: string;
-  torch: string;
-}
-
-function findPython(): Python | undefined {
-  for (const exe of [process.env.PYTHON, "python3", "/usr/bin/python3"]) {
-    if (!exe) continue;
-    try {
-      const version = execFileSync(exe, ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-      return { exe, torch: version };
-    } catch {
-      // no torch in this interpreter: try the next
-    }
-  }
-  return undefined;
-}
 
 interface AttackRequest {
   images: number;

@@ -6,7 +6,7 @@
 // each as a warm, long-lived process, and every figure is a median.
 //
 //   node dist/bench/models.js [--only SUBSTRING] [--reps N]
-import { spawn, execFileSync, type ChildProcessByStdio } from "node:child_process";
+import { spawn, type ChildProcessByStdio } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
@@ -18,6 +18,7 @@ import { parseArgs } from "node:util";
 import { models, optim, torch } from "../src/index.js";
 import { optimDefaults } from "../src/train/defaults.js";
 import { writeFileAtomic } from "../src/util/atomic.js";
+import { type Python, SAME_SETTINGS_ENV, TUNING, USER_ENV, findPython } from "./common.js";
 
 const F = torch.nn.functional;
 
@@ -66,13 +67,9 @@ type Column = (typeof COLUMNS)[number];
 type PeerColumn = Exclude<Column, "advdyn">;
 const PEERS: readonly PeerColumn[] = ["peer_user", "peer_same_settings"];
 
-// The variables advdyn tunes for itself. native.ts has put OMP_WAIT_POLICY into this process's
-// environment, so the "as a user runs it" peer must have them removed, not merely not added.
-const TUNING = ["OMP_WAIT_POLICY", "MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_"];
 const PEER_ENV: Record<PeerColumn, NodeJS.ProcessEnv> = {
-  peer_user: Object.fromEntries(Object.entries(process.env).filter(([k]) => !TUNING.includes(k))),
-  // advdyn's settings (the addon's mallopt at load) as environment.
-  peer_same_settings: { ...process.env, OMP_WAIT_POLICY: "PASSIVE", MALLOC_MMAP_MAX_: "0", MALLOC_TRIM_THRESHOLD_: "100000000000" },
+  peer_user: USER_ENV,
+  peer_same_settings: SAME_SETTINGS_ENV,
 };
 
 export interface BenchModelsOptions {
@@ -84,23 +81,6 @@ export interface BenchModelsOptions {
   out?: string;
 }
 
-interface Python {
-  exe: string;
-  torch: string;
-}
-
-function findPython(): Python | undefined {
-  for (const exe of [process.env.PYTHON, "python3", "/usr/bin/python3"]) {
-    if (!exe) continue;
-    try {
-      const version = execFileSync(exe, ["-c", "import torch; print(torch.__version__)"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
-      return { exe, torch: version };
-    } catch {
-      // no torch in this interpreter: try the next
-    }
-  }
-  return undefined;
-}
 
 /** A long-lived peer_models.py process: it answers {"steps": n} with seconds per step. */
 class Peer {

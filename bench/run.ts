@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { optim, torch } from "../src/index.js";
 import { writeFileAtomic } from "../src/util/atomic.js";
+import { type Python, TUNING, USER_ENV, findPython } from "./common.js";
 
 type Tensor = torch.Tensor;
 const F = torch.nn.functional;
@@ -34,11 +35,8 @@ type Column = (typeof COLUMNS)[number];
 type PeerColumn = "peer_user" | "peer_same_settings";
 type Values = Partial<Record<Column, number>>;
 
-// The variables advdyn tunes for itself. native.ts has put OMP_WAIT_POLICY into this process's
-// environment, so the "as a user runs it" peer must have them removed, not merely not added.
-const TUNING = ["OMP_WAIT_POLICY", "MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_"];
 const PEER_ENV: Record<PeerColumn, NodeJS.ProcessEnv> = {
-  peer_user: Object.fromEntries(Object.entries(process.env).filter(([k]) => !TUNING.includes(k))),
+  peer_user: USER_ENV,
   // What the addon applies with mallopt at load, as environment; values the user set win, as in advdyn.
   peer_same_settings: { MALLOC_MMAP_MAX_: "0", MALLOC_TRIM_THRESHOLD_: String(2 ** 30), ...process.env },
 };
@@ -62,25 +60,6 @@ interface Case {
   flops?: number;
 }
 
-interface Python {
-  exe: string;
-  torch: string;
-  safetensors: boolean;
-}
-
-function findPython(): Python | undefined {
-  const probe = "import importlib.util, torch; print(torch.__version__); print(importlib.util.find_spec('safetensors') is not None)";
-  for (const exe of [process.env.PYTHON, "python3", "/usr/bin/python3"]) {
-    if (!exe) continue;
-    try {
-      const [version, safetensors] = execFileSync(exe, ["-c", probe], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim().split("\n");
-      return { exe, torch: version, safetensors: safetensors === "True" };
-    } catch {
-      // no torch in this interpreter: try the next
-    }
-  }
-  return undefined;
-}
 
 function libtorchFlags(what: "--cflags" | "--ldflags" | "--describe"): string {
   return execFileSync(process.execPath, [join(repo, "native/find-libtorch.mjs"), what], { encoding: "utf8" }).trim();
