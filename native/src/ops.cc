@@ -59,7 +59,6 @@ const std::vector<OpDef> kOps = {
     // ---- handles, metadata, read back ----
     OP(free, "T->V", int32_t id = static_cast<int32_t>(c.I(0)); c.T(0); c.freeTensor(id); return c.undef();)
     // A closing tidy() scope frees all its tensors in one call.
-    OP(free_many, "IL->V", for (int64_t id : c.IL(0)) c.freeTensor(static_cast<int32_t>(id)); return c.undef();)
     OP(memory, "->NL", return c.nums({static_cast<double>(c.engine.live), static_cast<double>(c.engine.bytes)});)
     OP(shape, "T->NL", auto s = c.T(0).sizes(); return c.nums(std::vector<double>(s.begin(), s.end()));)
     OP(dtype, "T->STR", return c.str(dtypeName(c.T(0).scalar_type()));)

@@ -32,17 +32,14 @@ function collect(x: unknown, out: Set<Tensor>, seen: Set<unknown>): void {
 
 function close(scope: Scope, survivors: Set<Tensor>): void {
   const parent = scopes[scopes.length - 1];
-  const freed: number[] = [];
   for (const t of scope) {
     if (t.owner !== scope || t.isDisposed) continue;
-    if (!survivors.has(t)) freed.push(t.release());
+    if (!survivors.has(t)) t.dispose();
     else if (parent) {
       parent.push(t);
       t.owner = parent;
     } else keep(t);
   }
-  // One native call for the whole scope: per-tensor calls cost as much as a small op's dispatch.
-  if (freed.length) N.free_many(freed);
 }
 
 /**

@@ -57,15 +57,10 @@ export class Tensor {
   }
 
   dispose(): void {
-    if (this.#id >= 0) N.free(this.release());
-  }
-
-  /** Marks this tensor disposed and returns its handle, for the caller to free (scope.ts frees many at once). */
-  release(): number {
-    const id = this.id;
+    if (this.#id < 0) return;
     if (this.#watched) leaks.unregister(this);
+    N.free(this.#id);
     this.#id = -1;
-    return id;
   }
 
   [Symbol.dispose](): void {

@@ -39,7 +39,7 @@ const skip = new Set(["manualSeed", "setNumThreads", "tidy", "keep", "dispose", 
 for (const s of surfaces) for (const [k, v] of Object.entries(s)) if (typeof v === "function" && !skip.has(k) && !/^[A-Z]/.test(k)) fns.push([k, v as never]);
 const methods = Object.getOwnPropertyNames(torch.Tensor.prototype).filter((m) => m !== "constructor" && m !== "dispose" && typeof Object.getOwnPropertyDescriptor(torch.Tensor.prototype, m)!.value === "function");
 // Raw addon entry points, minus the few whose misuse is legal but destructive (freeing pool handles, global state).
-const raw = Object.keys(N.signatures).filter((k) => !["free", "free_many", "manual_seed", "set_num_threads", "set_grad_enabled", "generator_free"].includes(k));
+const raw = Object.keys(N.signatures).filter((k) => !["free", "manual_seed", "set_num_threads", "set_grad_enabled", "generator_free"].includes(k));
 
 // FUZZ_TRACE=1 prints each call before making it, to find the one that crashed.
 const trace = process.env.FUZZ_TRACE ? (what: string, args: unknown[]) => process.stderr.write(`${what}(${args.map((a) => (a instanceof torch.Tensor ? (a.isDisposed ? "disposed" : `T${JSON.stringify(a.shape)}:${a.dtype}`) : typeof a === "symbol" || typeof a === "bigint" ? String(a) : JSON.stringify(a))).join(", ")})\n`) : () => {};
