@@ -5,7 +5,7 @@
 // (shared/design/PERFORMANCE.md), so the stacks are timed interleaved, repetition by repetition,
 // each as a warm, long-lived process, and every figure is a median.
 //
-//   node dist/bench/models.js [--only SUBSTRING] [--reps N]
+//   node dist/bench/models.js [--only SUBSTRING[,SUBSTRING…]] [--reps N]
 import { spawn, type ChildProcessByStdio } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
@@ -73,7 +73,7 @@ const PEER_ENV: Record<PeerColumn, NodeJS.ProcessEnv> = {
 };
 
 export interface BenchModelsOptions {
-  /** Only the models whose key contains this (e.g. "fc", "resnet18"). */
+  /** Only the models whose key contains this, or one of its comma-separated parts (e.g. "fc", "vgg19,resnet18"). */
   only?: string;
   /** Repetitions per column for every model, instead of 5 (3 for slow models). */
   reps?: number;
@@ -219,13 +219,13 @@ async function benchModel(entry: (typeof MODELS)[number], py: Python | undefined
       F.crossEntropy(model.forward(x), y).backward();
       opt.step();
     });
-    const advdynSteps = async (n: number): Promise<number> => {
+    const advdynSteps = (n: number): number => {
       const t0 = performance.now();
       for (let i = 0; i < n; i++) step();
       return (performance.now() - t0) / 1e3 / n;
     };
     const run = async (column: Column, n: number): Promise<number> => {
-      const s = column === "advdyn" ? await advdynSteps(n) : await peers[column]!.steps(n);
+      const s = column === "advdyn" ? advdynSteps(n) : await peers[column]!.steps(n);
       await sleep(HANDOVER_MS);
       return s;
     };
@@ -300,7 +300,8 @@ function previousModels(path: string): Record<string, ModelResult> {
 /** Measures the models, prints the table, writes the JSON (atomically) and returns what it wrote. */
 export async function benchModels(opts: BenchModelsOptions = {}): Promise<Record<string, unknown>> {
   const started = Date.now();
-  const selected = MODELS.filter((m) => !opts.only || m.key.includes(opts.only));
+  const parts = opts.only?.split(",").filter((p) => p !== "");
+  const selected = MODELS.filter((m) => !parts?.length || parts.some((p) => m.key.includes(p)));
   if (selected.length === 0) throw new RangeError(`--only ${opts.only}: no model key contains it; keys: ${MODELS.map((m) => m.key).join(", ")}`);
   if (opts.reps !== undefined && !(Number.isSafeInteger(opts.reps) && opts.reps >= 1)) throw new RangeError(`reps must be a positive integer, got ${opts.reps}`);
   const load = loadavg()[0]!;
@@ -321,6 +322,8 @@ export async function benchModels(opts: BenchModelsOptions = {}): Promise<Record
 
   console.log(`\nadvdyn vs PyTorch ${py?.torch ?? "(no peer)"} training, batch ${BATCH}, ${torch.getNumThreads()} threads, ${cpus()[0]?.model} (${cpus().length} cores); median of interleaved reps`);
   printTable(measured);
+  const kept = Object.keys(previous).filter((k) => !(k in measured));
+  if (kept.length) console.log(`${out} keeps the earlier figures of ${kept.join(", ")}`);
   console.log("ratios: advdyn time / PyTorch time, below 1 = advdyn faster; the target is met when both ratios are within it.");
 
   const results = {
