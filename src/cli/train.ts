@@ -1,13 +1,10 @@
 // `advdyn train`: one model on one dataset into a run folder, resumable.
-import { DATASET_NAMES, DEFAULT_DATA_DIR, DataLoader, type DatasetName, loadDataset } from "../data/index.js";
-import { createModel, describeModel, modelNames } from "../models/index.js";
-import { Adam } from "../optim/adam.js";
-import { SCHEDULES, Schedule } from "../optim/schedule.js";
-import { SGD } from "../optim/sgd.js";
+import { DATASET_NAMES, DEFAULT_DATA_DIR, type DatasetName } from "../data/index.js";
+import { describeModel, modelNames } from "../models/index.js";
+import { SCHEDULES } from "../optim/schedule.js";
 import { RunDir } from "../store/run.js";
-import * as torch from "../torch/index.js";
 import { optimDefaults } from "../train/defaults.js";
-import { train } from "../train/trainer.js";
+import { type RunSettings, trainRun } from "../train/run.js";
 import { choice, integer, number, parse } from "./options.js";
 import { UsageError } from "./usage.js";
 
@@ -53,60 +50,39 @@ export function trainCommand(args: string[]): number {
     modelOptions[k] = modelValue(value);
   }
   const d = optimDefaults(modelName, modelOptions);
-  const epochs = integer("epochs", v.epochs, 40, 1);
-  const seed = integer("seed", v.seed, 0, 0);
-  const batchSize = integer("batch-size", v["batch-size"], 128, 1);
-  const optim = {
-    optimizer: choice("optimizer", v.optimizer, ["sgd", "adam"] as const, d.optimizer),
-    lr: number("lr", v.lr, d.lr, Number.MIN_VALUE),
-    momentum: number("momentum", v.momentum, d.momentum, 0),
-    weightDecay: number("weight-decay", v["weight-decay"], d.weightDecay, 0),
-    nesterov: v.nesterov ?? d.nesterov,
-    schedule: choice("schedule", v.schedule, SCHEDULES, d.schedule),
+  const limit = (split: "train" | "test", n: string | undefined) => {
+    const value = integer(`${split}-examples`, n, Infinity, 1);
+    return Number.isFinite(value) ? value : undefined;
   };
-  const limit = (split: "train" | "test", n: string | undefined) => integer(`${split}-examples`, n, Infinity, 1);
-  const load = (split: "train" | "test", n: number) => {
-    const ds = loadDataset(datasetName, { dataDir: v["data-dir"], split });
-    if (n >= ds.labels.shape[0]!) return ds;
-    const cut = { ...ds, images: ds.images.narrow(0, 0, n), labels: ds.labels.narrow(0, 0, n) };
-    torch.dispose([ds.images, ds.labels]);
-    return cut;
-  };
-  const trainSet = load("train", limit("train", v["train-examples"]));
-  const testSet = load("test", limit("test", v["test-examples"]));
-  const schema = describeModel(modelName).options;
-  // The data fix the input shape and class count; run.json records them so a run rebuilds its model alone.
-  const fromData = {
-    ...("inputShape" in schema ? { inputShape: trainSet.images.shape.slice(1) } : {}),
-    ...("classes" in schema ? { classes: trainSet.classes } : {}),
-  };
-  const config = {
-    model: { name: modelName, options: { seed, ...fromData, ...modelOptions } },
-    dataset: { name: datasetName, trainExamples: trainSet.labels.shape[0]!, testExamples: testSet.labels.shape[0]! },
-    epochs, batchSize, seed, augment: v.augment ?? false, optim,
+  const settings: RunSettings = {
+    model: { name: modelName, options: modelOptions },
+    dataset: { name: datasetName },
+    trainExamples: limit("train", v["train-examples"]),
+    testExamples: limit("test", v["test-examples"]),
+    epochs: integer("epochs", v.epochs, 40, 1),
+    batchSize: integer("batch-size", v["batch-size"], 128, 1),
+    seed: integer("seed", v.seed, 0, 0),
+    augment: v.augment ?? false,
+    optim: {
+      optimizer: choice("optimizer", v.optimizer, ["sgd", "adam"] as const, d.optimizer),
+      lr: number("lr", v.lr, d.lr, Number.MIN_VALUE),
+      momentum: number("momentum", v.momentum, d.momentum, 0),
+      weightDecay: number("weight-decay", v["weight-decay"], d.weightDecay, 0),
+      nesterov: v.nesterov ?? d.nesterov,
+      schedule: choice("schedule", v.schedule, SCHEDULES, d.schedule),
+    },
     checkpointEveryIters: integer("checkpoint-every-iters", v["checkpoint-every-iters"], 0, 0),
     earlyEpochs: integer("early-epochs", v["early-epochs"], 1, 0),
   };
-
-  const model = createModel(modelName, config.model.options as never).to(device);
-  const params = model.parameters();
-  const optimizer = optim.optimizer === "adam"
-    ? new Adam(params, { lr: optim.lr, weightDecay: optim.weightDecay })
-    : new SGD(params, { lr: optim.lr, momentum: optim.momentum, weightDecay: optim.weightDecay, nesterov: optim.nesterov });
-  const schedule = new Schedule(optim.schedule, optim.lr, { totalEpochs: epochs });
+  const { index } = trainRun(v.out, settings, {
+    dataDir: v["data-dir"], device,
+    onStart: ({ config: c, model, resumed }) => {
+      if (v.json) return;
+      console.log(`${modelName} (${model.parameterCount().toLocaleString("en-US")} parameters) on ${datasetName}: ${c.dataset.trainExamples} train / ${c.dataset.testExamples} test, ` +
+        `${c.optim.optimizer} lr ${c.optim.lr} (${c.optim.schedule}), ${c.epochs} epochs, into ${v.out}${resumed ? " (resuming)" : ""}`);
+    },
+  });
   const run = new RunDir(v.out);
-  run.open(config);
-  const resumed = run.hasState();
-  const data = {
-    train: new DataLoader(trainSet, { batchSize, seed, augment: config.augment, device }),
-    trainEval: new DataLoader(trainSet, { batchSize: 500, shuffle: false, device }),
-    test: new DataLoader(testSet, { batchSize: 500, shuffle: false, device }),
-  };
-  if (!v.json) {
-    console.log(`${modelName} (${model.parameterCount().toLocaleString("en-US")} parameters) on ${trainSet.name}: ${trainSet.labels.shape[0]} train / ${testSet.labels.shape[0]} test, ` +
-      `${optim.optimizer} lr ${optim.lr} (${optim.schedule}), ${epochs} epochs, into ${v.out}${resumed ? " (resuming)" : ""}`);
-  }
-  const index = train(model, data, run, { epochs, seed, optimizer, schedule, checkpointEveryIters: config.checkpointEveryIters, earlyEpochs: config.earlyEpochs });
   if (v.json) console.log(JSON.stringify(index, null, 2));
   else {
     console.log("epoch  iter    train loss  train acc  test loss  test acc");
@@ -115,8 +91,5 @@ export function trainCommand(args: string[]): number {
     }
     console.log(`best: ${index.best}; checkpoints in ${run.checkpointPath("")}`);
   }
-  torch.dispose([trainSet, testSet]);
-  model.dispose();
-  optimizer.dispose();
   return 0;
 }

@@ -11,7 +11,8 @@ import { readJson, writeJson } from "../store/json.js";
 import type { CheckpointInfo, RunDir } from "../store/run.js";
 import * as torch from "../torch/index.js";
 import { Progress } from "../util/progress.js";
-import { type RunConfig, loadCheckpointModel, loadExamples } from "./run-model.js";
+import type { RunConfig } from "../train/run.js";
+import { loadCheckpointModel, loadExamples } from "./run-model.js";
 
 export type TargetMode = "none" | "random" | "least-likely" | "next";
 

@@ -1,16 +1,12 @@
 // Rebuilding a trained run's model and data from its folder alone.
-import { type Dataset, type DatasetName, type Split, loadDataset } from "../data/index.js";
+import type { Dataset, Split } from "../data/index.js";
 import { createModel } from "../models/index.js";
 import type { Module } from "../nn/module.js";
 import { readJson } from "../store/json.js";
 import { type CheckpointInfo, RunDir } from "../store/run.js";
 import * as torch from "../torch/index.js";
+import { type RunConfig, loadSplit } from "../train/run.js";
 
-export interface RunConfig {
-  model: { name: string; options: Record<string, unknown> };
-  dataset: { name: DatasetName; trainExamples: number; testExamples: number };
-  seed: number;
-}
 
 export function readRunConfig(run: RunDir): RunConfig {
   const config = readJson<RunConfig>(run.configPath);
@@ -32,13 +28,11 @@ export function loadCheckpointModel(run: RunDir, config: RunConfig, checkpoint: 
 
 /** The first `examples` examples of a split of the run's dataset (inputs float in [0,1]). */
 export function loadExamples(config: RunConfig, split: Split, examples: number, dataDir?: string): Dataset {
-  const ds = loadDataset(config.dataset.name, { dataDir, split });
-  const n = Math.min(examples, ds.labels.shape[0]!);
+  const ds = loadSplit(config.dataset, split, examples, dataDir);
   return torch.tidy(() => {
-    const images = ds.images.narrow(0, 0, n);
-    const x = images.dtype === "uint8" ? images.to("float32").div(255) : images.to("float32");
-    const out = { ...ds, images: x, labels: ds.labels.narrow(0, 0, n).clone() };
-    torch.dispose([ds.images, ds.labels]);
+    const x = ds.images.dtype === "uint8" ? ds.images.to("float32").div(255) : ds.images.to("float32");
+    const out = { ...ds, images: x };
+    torch.dispose(ds.images);
     return out;
   });
 }

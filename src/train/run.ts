@@ -1,0 +1,113 @@
+// One model trained on one dataset into a run folder, from a plain settings object: what
+// `advdyn train` and every study's training jobs call. The run folder's run.json records the
+// settings, so the run rebuilds its model and data alone (studies/run-model.ts).
+import { DataLoader, type DatasetName, type LoadOptions, loadDataset } from "../data/index.js";
+import type { Dataset } from "../data/dataset.js";
+import { createModel, describeModel } from "../models/index.js";
+import type { Module } from "../nn/module.js";
+import { Adam } from "../optim/adam.js";
+import { Schedule } from "../optim/schedule.js";
+import { SGD } from "../optim/sgd.js";
+import { type CheckpointIndex, RunDir } from "../store/run.js";
+import * as torch from "../torch/index.js";
+import { type OptimDefaults, optimDefaults } from "./defaults.js";
+import { train } from "./trainer.js";
+
+/** Dataset options a run may carry (synthetic sets' parameters); real sets need none. */
+export type DatasetOptions = Pick<LoadOptions, "fourierClasses" | "hiddenShortcut" | "orthogonal" | "labels">;
+
+export interface RunSettings {
+  model: { name: string; options: Record<string, unknown> };
+  dataset: { name: DatasetName; options?: DatasetOptions };
+  /** Use the first N examples of a split (default all). */
+  trainExamples?: number;
+  testExamples?: number;
+  epochs: number;
+  batchSize: number;
+  seed: number;
+  augment?: boolean;
+  /** Overrides of the model's paper settings (train/defaults.ts). */
+  optim?: Partial<OptimDefaults>;
+  checkpointEveryIters?: number;
+  earlyEpochs?: number;
+}
+
+/** What run.json holds: the settings with every default resolved. */
+export interface RunConfig {
+  model: { name: string; options: Record<string, unknown> };
+  dataset: { name: DatasetName; options?: DatasetOptions; trainExamples: number; testExamples: number };
+  epochs: number;
+  batchSize: number;
+  seed: number;
+  augment: boolean;
+  optim: OptimDefaults;
+  checkpointEveryIters: number;
+  earlyEpochs: number;
+}
+
+/** The first `n` examples of a split (all when n is undefined or larger). */
+export function loadSplit(dataset: RunConfig["dataset"] | RunSettings["dataset"], split: "train" | "test", n: number | undefined, dataDir?: string): Dataset {
+  const ds = loadDataset(dataset.name, { ...dataset.options, dataDir, split });
+  if (n === undefined || n >= ds.labels.shape[0]!) return ds;
+  const cut = { ...ds, images: ds.images.narrow(0, 0, n).clone(), labels: ds.labels.narrow(0, 0, n).clone() };
+  torch.dispose([ds.images, ds.labels]);
+  return cut;
+}
+
+export interface TrainRunOptions {
+  dataDir?: string;
+  device?: "cpu" | "cuda";
+  /** Progress bar on stderr (default true). */
+  progress?: boolean;
+  /** Called once the run is set up, before training (for a one-line description). */
+  onStart?: (info: { config: RunConfig; model: Module; resumed: boolean }) => void;
+}
+
+/** Trains (or resumes, or finds finished) the run in `out`; returns its checkpoint index and configuration. */
+export function trainRun(out: string, s: RunSettings, o: TrainRunOptions = {}): { index: CheckpointIndex; config: RunConfig } {
+  const device = o.device ?? "cpu";
+  const trainSet = loadSplit(s.dataset, "train", s.trainExamples, o.dataDir);
+  const testSet = loadSplit(s.dataset, "test", s.testExamples, o.dataDir);
+  try {
+    const schema = describeModel(s.model.name).options;
+    // The data fix the input shape and class count; run.json records them so a run rebuilds its model alone.
+    const fromData = {
+      ...("inputShape" in schema ? { inputShape: trainSet.images.shape.slice(1) } : {}),
+      ...("classes" in schema ? { classes: trainSet.classes } : {}),
+    };
+    const modelOptions = { seed: s.seed, ...fromData, ...s.model.options };
+    const optim = { ...optimDefaults(s.model.name, modelOptions), ...s.optim };
+    const config: RunConfig = {
+      model: { name: s.model.name, options: modelOptions },
+      dataset: { name: s.dataset.name, ...(s.dataset.options ? { options: s.dataset.options } : {}), trainExamples: trainSet.labels.shape[0]!, testExamples: testSet.labels.shape[0]! },
+      epochs: s.epochs, batchSize: s.batchSize, seed: s.seed, augment: s.augment ?? false, optim,
+      checkpointEveryIters: s.checkpointEveryIters ?? 0, earlyEpochs: s.earlyEpochs ?? 1,
+    };
+    const run = new RunDir(out);
+    run.open(config);
+    const model = createModel(s.model.name, modelOptions as never).to(device);
+    const params = model.parameters();
+    const optimizer = optim.optimizer === "adam"
+      ? new Adam(params, { lr: optim.lr, weightDecay: optim.weightDecay })
+      : new SGD(params, { lr: optim.lr, momentum: optim.momentum, weightDecay: optim.weightDecay, nesterov: optim.nesterov });
+    try {
+      o.onStart?.({ config, model, resumed: run.hasState() });
+      const data = {
+        train: new DataLoader(trainSet, { batchSize: s.batchSize, seed: s.seed, augment: config.augment, device }),
+        trainEval: new DataLoader(trainSet, { batchSize: 500, shuffle: false, device }),
+        test: new DataLoader(testSet, { batchSize: 500, shuffle: false, device }),
+      };
+      const schedule = new Schedule(optim.schedule, optim.lr, { totalEpochs: s.epochs });
+      const index = train(model, data, run, {
+        epochs: s.epochs, seed: s.seed, optimizer, schedule, progress: o.progress,
+        checkpointEveryIters: config.checkpointEveryIters, earlyEpochs: config.earlyEpochs,
+      });
+      return { index, config };
+    } finally {
+      model.dispose();
+      optimizer.dispose();
+    }
+  } finally {
+    torch.dispose([trainSet, testSet]);
+  }
+}
