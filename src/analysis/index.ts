@@ -3,3 +3,4 @@ export {
   ANGULAR_BINS, angularBinCentres, centredSpectrum, luminance, meanSpectrum, radialBinCentres, radialBinCount, summarizeSpectrum,
   type SpectrumMode, type SpectrumOptions, type SpectrumSummary,
 } from "./spectrum.js";
+export { linearPredictor, linearityGap, type AnalysedModel } from "./linear.js";
