@@ -1,9 +1,34 @@
 // torch.nn.functional: PyTorch's argument names and defaults.
 import { h, hOpt, w } from "./handles.js";
 import { N } from "./native.js";
+import * as ops from "./ops.js";
 import type { Generator } from "./random.js";
 import type { Tensor } from "./tensor.js";
-export { relu, softmax, logSoftmax } from "./ops.js";
+export { softmax, logSoftmax } from "./ops.js";
+
+/** Sees the input of every relu / leakyRelu call while observeActivations runs. */
+export type ActivationObserver = (input: Tensor) => void;
+let observer: ActivationObserver | undefined;
+
+/**
+ * Runs fn (synchronous) with `observe` called on the input of every F.relu and F.leakyRelu (the
+ * ReLU module calls F.relu), in call order: the on/off state of every ReLU in any model, without
+ * the model exposing its hidden layers. An inner call replaces the outer observer until it returns.
+ */
+export function observeActivations<R>(fn: () => R, observe: ActivationObserver): R {
+  const previous = observer;
+  observer = observe;
+  try {
+    return fn();
+  } finally {
+    observer = previous;
+  }
+}
+
+export function relu(x: Tensor): Tensor {
+  if (observer !== undefined) observer(x);
+  return ops.relu(x);
+}
 
 type Pair = number | readonly [number, number];
 const pair = (p: Pair): readonly number[] => (typeof p === "number" ? [p, p] : p);
@@ -52,7 +77,10 @@ export const layerNorm = (x: Tensor, normalizedShape: readonly number[], weight?
   w(N.layer_norm(h(x), normalizedShape, hOpt(weight, "weight"), hOpt(bias, "bias"), eps));
 /** Inverted dropout: zeroes with probability p and scales survivors by 1/(1-p) when training. */
 export const dropout = (x: Tensor, p = 0.5, training = true, generator?: Generator) => w(N.dropout(h(x), p, training, generator?.id));
-export const leakyRelu = (x: Tensor, negativeSlope = 0.01) => w(N.leaky_relu(h(x), negativeSlope));
+export function leakyRelu(x: Tensor, negativeSlope = 0.01): Tensor {
+  if (observer !== undefined) observer(x);
+  return w(N.leaky_relu(h(x), negativeSlope));
+}
 export const gelu = (x: Tensor, approximate: "none" | "tanh" = "none") => w(N.gelu(h(x), approximate));
 
 export interface LossOptions {
