@@ -4,3 +4,4 @@ export {
   type SpectrumMode, type SpectrumOptions, type SpectrumSummary,
 } from "./spectrum.js";
 export { linearPredictor, linearityGap, type AnalysedModel } from "./linear.js";
+export { matchedRandom, pathAnalysis, type PathOptions, type PathResult } from "./breakpoints.js";
