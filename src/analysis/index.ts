@@ -5,3 +5,4 @@ export {
 } from "./spectrum.js";
 export { linearPredictor, linearityGap, type AnalysedModel } from "./linear.js";
 export { matchedRandom, pathAnalysis, type PathOptions, type PathResult } from "./breakpoints.js";
+export { convSingularValues, layerSpectra, type LayerSpectrum } from "./layers.js";

@@ -20,7 +20,7 @@ export function inputOptions(model: AttackModel): { dtype: torch.DType; device: 
   return { dtype: p?.dtype ?? "float32", device: p?.device ?? "cpu" };
 }
 
-function checkShape(inputShape: readonly number[], fn: string): void {
+export function checkInputShape(inputShape: readonly number[], fn: string): void {
   if (!(inputShape.length >= 1 && inputShape.every((d) => Number.isInteger(d) && d >= 1))) {
     throw new RangeError(`${fn}: inputShape must be positive integers (one example, without the batch dim), got [${inputShape.join(", ")}]`);
   }
@@ -34,7 +34,7 @@ function checkShape(inputShape: readonly number[], fn: string): void {
  * holds because examples do not interact in eval mode.
  */
 export function linearPredictor(model: AnalysedModel, inputShape: readonly number[]): Tensor {
-  checkShape(inputShape, "linearPredictor");
+  checkInputShape(inputShape, "linearPredictor");
   const m = asAttackModel(model);
   const opts = inputOptions(m);
   return torch.tidy(() => {
@@ -51,7 +51,7 @@ export function linearPredictor(model: AnalysedModel, inputShape: readonly numbe
  * About 1e-7 for affine networks in float32 (rounding only); order 0.1–1 for ReLU networks.
  */
 export function linearityGap(model: AnalysedModel, inputShape: readonly number[], seed = 0, points = 8): number {
-  checkShape(inputShape, "linearityGap");
+  checkInputShape(inputShape, "linearityGap");
   if (!(Number.isInteger(points) && points >= 1)) throw new RangeError(`linearityGap: points must be a positive integer, got ${points}`);
   const m = asAttackModel(model);
   const opts = inputOptions(m);

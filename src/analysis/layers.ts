@@ -1,0 +1,94 @@
+// Singular values of every layer's weights (SCIENCE §5.7, §7 C-1 (i)): dense layers by SVD, conv
+// layers by Sedghi, Gupta & Long (2019), "The singular values of convolutional layers": a
+// circular convolution is block-diagonalised by the 2-D DFT, so its singular values are those of
+// the O×C matrices K̂(u, v) of the kernel's DFT at the input's size, over all n² frequencies.
+import type { AttackModel } from "../attacks/model.js";
+import { CircularConv2d, Conv2d } from "../nn/layers.js";
+import type { Module } from "../nn/module.js";
+import * as torch from "../torch/index.js";
+import type { Tensor } from "../torch/index.js";
+import { asAttackModel, checkInputShape, type AnalysedModel } from "./linear.js";
+
+export interface LayerSpectrum {
+  /** The parameter's state-dict key, e.g. "layer1.0.conv1.weight". */
+  name: string;
+  kind: "dense" | "conv";
+  /** Singular values, descending, on the CPU in the weight's dtype. */
+  values: Tensor;
+}
+
+type Conv = Conv2d | CircularConv2d;
+
+function convModules(m: Module, prefix = ""): [string, Conv][] {
+  const own: [string, Conv][] = m instanceof Conv2d || m instanceof CircularConv2d ? [[prefix, m]] : [];
+  return own.concat(...m.children().map(([k, c]) => convModules(c, `${prefix}${k}.`)));
+}
+
+/**
+ * The spatial size of each conv layer's input, from one forward pass of a zero input: layers have
+ * no hooks, so each conv's forward is shadowed on the instance for that pass and restored after.
+ */
+function convInputSizes(m: AttackModel, convs: [string, Conv][], inputShape: readonly number[]): Map<Conv, [number, number]> {
+  const sizes = new Map<Conv, [number, number]>();
+  for (const [, conv] of convs) {
+    const forward = conv.forward.bind(conv);
+    Object.defineProperty(conv, "forward", {
+      configurable: true,
+      value: (x: Tensor) => {
+        sizes.set(conv, [x.shape[2]!, x.shape[3]!]);
+        return forward(x);
+      },
+    });
+  }
+  try {
+    const p = m.module.parameters()[0];
+    torch.tidy(() => torch.noGrad(() => m.logits(torch.zeros([1, ...inputShape], { dtype: p?.dtype, device: p?.device }))));
+  } finally {
+    for (const [, conv] of convs) delete (conv as { forward?: unknown }).forward;
+  }
+  return sizes;
+}
+
+/**
+ * Sedghi et al.'s singular values of the stride-1 circular convolution with `weight`
+ * [O, C/groups, k, k] on h×w inputs. A kernel larger than the input wraps around the torus: the
+ * DFT of the folded kernel at size n is the size-m·n DFT sampled every m-th frequency.
+ */
+export function convSingularValues(weight: Tensor, h: number, w: number, groups = 1): Tensor {
+  if (weight.ndim !== 4) throw new RangeError(`convSingularValues: expected a [O, C, k, k] kernel, got shape [${weight.shape.join(", ")}]`);
+  const [o, c, kh, kw] = weight.shape as [number, number, number, number];
+  if (o % groups !== 0) throw new RangeError(`convSingularValues: ${o} output channels do not split into ${groups} groups`);
+  const [mh, mw] = [Math.ceil(kh / h), Math.ceil(kw / w)];
+  return torch.tidy(() => {
+    const K = torch.fft.fft2(weight.detach(), { s: [mh * h, mw * w] }).slice(2, 0, undefined, mh).slice(3, 0, undefined, mw);
+    const blocks = K.permute(2, 3, 0, 1).reshape(h, w, groups, o / groups, c); // one O/g × C/g matrix per frequency and group
+    return torch.sort(torch.linalg.svdvals(blocks).flatten(), -1, true).values.cpu();
+  });
+}
+
+/**
+ * Singular values of every 2-D weight (dense) and of every Conv2d / CircularConv2d weight (conv,
+ * at the size of that layer's input for a [1, ...inputShape] example; strides and zero padding
+ * are ignored, the circular approximation of §7 C-1). Other parameters (biases, norms, locally
+ * connected kernels, embeddings) are not linear maps of their own and are skipped. In state-dict order.
+ */
+export function layerSpectra(model: AnalysedModel, inputShape: readonly number[]): LayerSpectrum[] {
+  checkInputShape(inputShape, "layerSpectra");
+  const m = asAttackModel(model);
+  const module = m.module;
+  const convs = convModules(module);
+  const sizes = convs.length ? convInputSizes(m, convs, inputShape) : new Map<Conv, [number, number]>();
+  const convOf = new Map(convs.map(([prefix, conv]) => [`${prefix}weight`, conv]));
+  const out: LayerSpectrum[] = [];
+  for (const [name, p] of module.namedParameters()) {
+    const conv = convOf.get(name);
+    if (conv) {
+      const size = sizes.get(conv);
+      if (!size) continue; // not on the forward path of this input
+      out.push({ name, kind: "conv", values: convSingularValues(p, size[0], size[1], conv instanceof Conv2d ? conv.groups : 1) });
+    } else if (p.ndim === 2) {
+      out.push({ name, kind: "dense", values: torch.tidy(() => torch.linalg.svdvals(p.detach()).cpu()) });
+    }
+  }
+  return out;
+}
