@@ -13,6 +13,8 @@ dpkg -s libopenblas0-pthread >/dev/null 2>&1 || need+=(libopenblas0-pthread)
 command -v g++ >/dev/null || need+=(g++)
 command -v make >/dev/null || need+=(make)
 command -v python3 >/dev/null || need+=(python3)
+# Headless Chromium opens the generated study report in test/report.test.ts (driven by playwright-core).
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "advdyn setup: installing ${need[*]} with apt-get"
   sudo=""

@@ -1,0 +1,77 @@
+// The report page: one self-contained HTML file. Figures are embedded as data-URI images (an SVG
+// image keeps its own ids: Vega reuses clip-path and gradient ids from one SVG to the next, which
+// would clash if the SVGs were inlined side by side), the slider is a few lines of inline JS.
+import { type Figure, SECTIONS, type Section } from "./figures.js";
+import { dataUri } from "./image.js";
+import type { Cell } from "../store/tables.js";
+import type { StudyFile } from "../studies/runner.js";
+import type { TableData } from "./tables.js";
+
+const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const fmt = (x: number) => (Math.abs(x) >= 1 ? x.toFixed(2) : x.toPrecision(3));
+
+function pair(ours: Cell | null, paper: number | readonly [number, number] | undefined): string {
+  const o = ours === null ? "—" : ours.n === 1 ? fmt(ours.mean) : `${fmt(ours.mean)} ± ${fmt(ours.std)}`;
+  const p = paper === undefined ? "—" : typeof paper === "number" ? fmt(paper) : `${fmt(paper[0])} ± ${fmt(paper[1])}`;
+  return `<td title="n = ${ours?.n ?? 0}">${esc(o)}</td><td class="paper">${esc(p)}</td>`;
+}
+
+function table({ table: t, labels, ours }: TableData): string {
+  return `<section id="table-${esc(t.id)}"><h3>${esc(t.title)}</h3>
+<p>Ours: mean ± std over the final checkpoints' rows${t.attack ? ` (attack ${esc(t.attack)})` : ""}, examples of all seeds pooled; paper: as reported. Hover a cell for n.</p>
+<table><thead><tr><th rowspan="2">model</th>${t.columns.map((c) => `<th colspan="2">${esc(c.label)}</th>`).join("")}</tr>
+<tr>${t.columns.map(() => "<th>ours</th><th>paper</th>").join("")}</tr></thead>
+<tbody>${t.rows.map((r, i) => `<tr><th>${esc(labels[i])}</th>${t.columns.map((c, j) => pair(ours[i]![j]!, r.paper?.[c.label])).join("")}</tr>`).join("\n")}</tbody></table></section>`;
+}
+
+const img = (svg: string, alt: string, extra = "") => `<img src="${dataUri("image/svg+xml", svg)}" alt="${esc(alt)}"${extra}>`;
+
+function figure(f: Figure): string {
+  const body = f.frames
+    ? `<div class="frames">${f.frames.map((fr, i) => img(fr.svg, `${f.title}, ${fr.label}`, ` data-label="${esc(fr.label)}"${i === f.frames!.length - 1 ? "" : " hidden"}`)).join("")}</div>
+<label>checkpoint <input type="range" min="0" max="${f.frames.length - 1}" step="1" value="${f.frames.length - 1}"> <output>${esc(f.frames[f.frames.length - 1]!.label)}</output></label>`
+    : img(f.svg, f.title);
+  return `<figure id="${esc(f.id)}"${f.frames ? ' class="evolution"' : ""}><h3>${esc(f.title)}</h3>${body}<figcaption>${esc(f.caption)} <a href="figures/${esc(f.id)}.svg">${esc(f.id)}.svg</a></figcaption></figure>`;
+}
+
+const SCRIPT = `for (const fig of document.querySelectorAll("figure.evolution")) {
+  const frames = fig.querySelectorAll(".frames img"), slider = fig.querySelector("input"), label = fig.querySelector("output");
+  slider.addEventListener("input", () => {
+    frames.forEach((im, i) => { im.hidden = i !== Number(slider.value); });
+    label.textContent = frames[Number(slider.value)].dataset.label;
+  });
+}`;
+
+const STYLE = `body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:right}
+th{background:#f4f4f4}td.paper{color:#666}figure{margin:2em 0}figure img{max-width:100%}
+figcaption{font-size:.9em;color:#444}pre{background:#f8f8f8;padding:.5em;overflow:auto;max-height:30em}
+nav ol ol{font-size:.9em}input[type=range]{width:20em;vertical-align:middle}`;
+
+export function renderHtml(info: StudyFile, tables: TableData[], figures: Figure[]): string {
+  const sections = (Object.keys(SECTIONS) as Section[]).map((s) => ({ s, figs: figures.filter((f) => f.section === s) })).filter((x) => x.figs.length);
+  const toc = `<nav><h2>Contents</h2><ol><li><a href="#study">Study</a></li>
+${tables.length ? `<li><a href="#tables">Tables</a><ol>${tables.map(({ table: t }) => `<li><a href="#table-${esc(t.id)}">${esc(t.title)}</a></li>`).join("")}</ol></li>` : ""}
+${sections.map(({ s, figs }) => `<li><a href="#${s}">${esc(SECTIONS[s])}</a><ol>${figs.map((f) => `<li><a href="#${esc(f.id)}">${esc(f.title)}</a></li>`).join("")}</ol></li>`).join("\n")}</ol></nav>`;
+  const models = `<table><thead><tr><th>key</th><th>label</th><th>model</th><th>options</th><th>linear</th><th>group</th></tr></thead><tbody>
+${info.spec.models.map((m) => `<tr><td>${esc(m.key)}</td><td>${esc(m.label)}</td><td>${esc(m.name)}</td><td>${esc(JSON.stringify(m.options))}</td><td>${m.linear ? "yes" : "no"}</td><td>${esc(m.group ?? "")}</td></tr>`).join("\n")}</tbody></table>`;
+  const study = `<section id="study"><h2>Study</h2>
+<p>${esc(info.description)}</p>
+<table><tbody><tr><th>study</th><td>${esc(info.study)}</td></tr><tr><th>scale</th><td>${esc(info.scale)}</td></tr>
+<tr><th>datasets</th><td>${esc(info.spec.datasets.map((d) => d.key).join(", "))}</td></tr><tr><th>seeds</th><td>${esc(info.spec.seeds.join(", "))}</td></tr>
+<tr><th>created</th><td>${esc(info.created)}</td></tr>
+${Object.entries(info.versions ?? {}).map(([k, v]) => `<tr><th>${esc(k)} version</th><td>${esc(v)}</td></tr>`).join("")}</tbody></table>
+<h3>Models</h3>${models}
+<details><summary>Full study specification (study.json <code>spec</code>)</summary><pre>${esc(JSON.stringify(info.spec, null, 2))}</pre></details></section>`;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>advdyn report: ${esc(info.study)}</title><style>${STYLE}</style></head>
+<body><h1>advdyn report: ${esc(info.study)} (${esc(info.scale)})</h1>
+${toc}
+${study}
+${tables.length ? `<section id="tables"><h2>Tables</h2>${tables.map(table).join("\n")}</section>` : ""}
+${sections.map(({ s, figs }) => `<section id="${s}"><h2>${esc(SECTIONS[s])}</h2>\n${figs.map(figure).join("\n")}</section>`).join("\n")}
+<script>${SCRIPT}</script>
+</body></html>
+`;
+}

@@ -1,0 +1,57 @@
+// `advdyn report`: STUDY/report/index.html (self-contained) and STUDY/report/figures/*.svg|png,
+// all drawn from the study's database and tensors files.
+import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { writeFileAtomic } from "../util/atomic.js";
+import { type Figure, buildFigures } from "./figures.js";
+import { renderHtml } from "./html.js";
+import type { StudyFile } from "../studies/runner.js";
+import { Study } from "./study.js";
+import { type TableData, buildTables } from "./tables.js";
+
+export type { Figure, Frame, Section } from "./figures.js";
+export type { Panel } from "./image.js";
+export type { TableData } from "./tables.js";
+
+export interface Report {
+  /** Path of index.html. */
+  html: string;
+  /** Paths of every figure file written. */
+  figures: string[];
+  info: StudyFile;
+  tables: TableData[];
+  /** The figures with the data they draw (Vega-Lite specs, heatmap source arrays). */
+  content: Figure[];
+}
+
+export async function buildReport(studyDir: string): Promise<Report> {
+  const study = await Study.open(studyDir);
+  let tables: TableData[];
+  let content: Figure[];
+  try {
+    tables = await buildTables(study);
+    content = await buildFigures(study);
+  } finally {
+    study.close();
+  }
+  const dir = join(studyDir, "report");
+  const figDir = join(dir, "figures");
+  // The figures folder holds only this build's output: files of figures that no longer have data would mislead.
+  rmSync(figDir, { recursive: true, force: true });
+  mkdirSync(figDir, { recursive: true });
+  const figures: string[] = [];
+  const write = (name: string, data: string | Buffer) => {
+    const p = join(figDir, name);
+    writeFileAtomic(p, data);
+    figures.push(p);
+  };
+  for (const f of content) {
+    write(`${f.id}.svg`, f.svg);
+    for (const fr of f.frames ?? []) write(`${f.id}-${fr.checkpoint}.svg`, fr.svg);
+    // The bare heatmaps too, one array cell per (upscaled) pixel, for use outside the report.
+    (f.panels ?? []).forEach((p, i) => write(`${f.id}-${i}.png`, p.png));
+  }
+  const html = join(dir, "index.html");
+  writeFileAtomic(html, renderHtml(study.info, tables, content));
+  return { html, figures, info: study.info, tables, content };
+}

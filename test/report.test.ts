@@ -1,0 +1,229 @@
+import assert from "node:assert/strict";
+import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { before, test } from "node:test";
+import { pathToFileURL } from "node:url";
+import { PNG } from "pngjs";
+import { reportCommand } from "../src/cli/report.js";
+import type { ResultRow } from "../src/store/db.js";
+import { colorOf, upscale } from "../src/report/image.js";
+import { type Figure, type Report, buildReport } from "../src/report/index.js";
+import { type Fixture, H, MODELS, writeFixtureStudy } from "./report-fixture.js";
+import { assertClose } from "./helpers.js";
+
+let fx: Fixture;
+let report: Report;
+before(async () => {
+  fx = await writeFixtureStudy(join(mkdtempSync(join(tmpdir(), "advdyn-report-")), "study"));
+  report = await buildReport(fx.dir);
+});
+
+const fig = (id: string): Figure => {
+  const f = report.content.find((x) => x.id === id);
+  assert.ok(f, `figure ${id} missing; have ${report.content.map((x) => x.id).join(", ")}`);
+  return f;
+};
+const values = (f: Figure) => (f.spec.data as { values: Record<string, unknown>[] }).values;
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const std = (xs: number[]) => Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / (xs.length - 1));
+const pick = (f: (r: ResultRow) => boolean) => fx.rows.filter(f).map((r) => r.value);
+/** assert.match without printing a whole SVG on failure. */
+const has = (svg: string, re: RegExp, what = "") => assert.ok(re.test(svg), `SVG lacks ${re} ${what}`);
+
+test("report writes index.html and every figure file", () => {
+  assert.ok(existsSync(join(fx.dir, "report", "index.html")));
+  for (const p of report.figures) assert.ok(existsSync(p), p);
+  const html = readFileSync(report.html, "utf8");
+  assert.doesNotMatch(html, /<(script|link|img)[^>]+(src|href)="(https?:)?\/\//, "no network resources");
+  for (const f of report.content) assert.ok(html.includes(`id="${f.id}"`), `${f.id} in the page`);
+  assert.match(html, /Table 1: frequency-domain norms/);
+  assert.ok(html.includes(process.version), "versions shown");
+  // Only panels with data: no β figures for the nonlinear model, no breakpoints for linear ones.
+  assert.ok(!report.content.some((f) => f.id === "pixels-beta-r18"));
+  assert.ok(!report.content.some((f) => f.id.startsWith("breakpoints-fc")));
+});
+
+test("radial/angular energy figures show the seed-averaged stored curves", () => {
+  for (const q of ["delta_radial", "delta_angular"]) {
+    const v = values(fig(`energy-${q}`));
+    for (const m of MODELS) {
+      const bins = Math.max(...fx.rows.filter((r) => r.quantity === q).map((r) => r.bin!)) + 1;
+      const want = Array.from({ length: bins }, (_, b) => mean(pick((r) => r.model === m.key && r.final && r.quantity === q && r.bin === b)));
+      const got = v.filter((r) => r.key === m.key).sort((a, b) => Number(a.bin) - Number(b.bin));
+      assertClose(got.map((r) => Number(r.value)), want, 1e-12, `${q} ${m.key}`);
+      assert.ok(got.every((r) => r.model === m.label));
+    }
+  }
+  const svg = fig("energy-delta_radial").svg;
+  has(svg, /frequency radius \|k\| \(cycles\/image/);
+  has(svg, /fraction of energy/);
+  has(svg, /FC linear α=0\.1/, "legend names the models");
+});
+
+test("training-dynamics figures show stored accuracies, success and transfer rates, and norm mean ± std", () => {
+  const v = values(fig("dynamics-success"));
+  assert.equal(v.length, MODELS.length * 3 * 4);
+  for (const r of v) {
+    const want = mean(pick((x) => x.model === r.key && x.checkpoint === r.checkpoint && x.attack === r.attack && x.quantity === r.quantity && x.example === null));
+    assertClose(Number(r.value), want, 1e-12, `${r.key} ${r.checkpoint} ${r.attack} ${r.quantity}`);
+    assert.equal(r.t, Number(String(r.checkpoint).slice(6)), "x axis is the epoch");
+  }
+  assert.ok(v.some((r) => r.attack === "pgd-linf@final"), "transfer series");
+  const n = values(fig("dynamics-norms"));
+  assert.equal(n.length, MODELS.length * 3 * 2);
+  for (const r of n) {
+    const xs = pick((x) => x.model === r.key && x.checkpoint === r.checkpoint && x.quantity === r.quantity && x.example !== null);
+    assertClose([Number(r.mean), Number(r.std)], [mean(xs), std(xs)], 1e-9, `${r.key} ${r.checkpoint} ${r.quantity}`);
+    assert.equal(r.n, xs.length);
+  }
+  has(fig("dynamics-norms").svg, /‖δ‖∞/);
+});
+
+test("breakpoint histograms hold exactly the stored per-example values, adversarial vs random", () => {
+  for (const o of ["flips_ever", "flips_total", "roughness_true", "roughness_adv"]) {
+    const v = values(fig(`breakpoints-r18-${o}`));
+    const want = fx.rows.filter((r) => r.model === "r18" && (r.quantity === `${o}_adv` || r.quantity === `${o}_random`));
+    const key = (q: unknown, c: unknown, x: unknown) => `${q}|${c}|${Number(x).toPrecision(12)}`;
+    assert.deepEqual(v.map((r) => key(r.quantity, r.checkpoint, r.value)).sort(), want.map((r) => key(r.quantity, r.checkpoint, r.value)).sort());
+    assert.deepEqual(new Set(v.map((r) => r.direction)), new Set(["adversarial δ", "random r, ‖r‖ = ‖δ‖"]));
+  }
+});
+
+/** Every array cell's colour in the PNG is the colormap of the stored value. */
+function assertHeatmap(png: Buffer, data: Float32Array, domain: [number, number]): void {
+  const img = PNG.sync.read(png);
+  const s = upscale(H, H);
+  assert.equal(img.width, H * s);
+  for (let i = 0; i < H; i++) {
+    for (let j = 0; j < H; j++) {
+      const o = ((i * s + Math.floor(s / 2)) * img.width + j * s) * 4;
+      assert.deepEqual([img.data[o], img.data[o + 1], img.data[o + 2]], colorOf(data[i * H + j]!, domain, "viridis"), `cell ${i},${j}`);
+    }
+  }
+}
+
+const domainOf = (arrays: Float32Array[]): [number, number] => [Math.min(...arrays.map((a) => Math.min(...a))), Math.max(...arrays.map((a) => Math.max(...a)))];
+
+test("spectrum heatmaps show the tensors files' arrays, on frequency axes with a colour bar", () => {
+  const f = fig("spectra-delta");
+  assert.deepEqual(f.panels!.map((p) => p.title), MODELS.map((m) => m.label));
+  const arrays = MODELS.map((m) => fx.tensors[m.key]!["epoch-0002"]!.delta_log_magnitude!.data);
+  const domain = domainOf(arrays);
+  f.panels!.forEach((p, k) => {
+    assert.deepEqual(Array.from(p.data), Array.from(arrays[k]!));
+    assertHeatmap(p.png, arrays[k]!, domain);
+  });
+  has(f.svg, /k_x \(cycles\/image\)/);
+  has(f.svg, /k_y \(cycles\/image\)/);
+  has(f.svg, /log\|F\|/, "colour bar title");
+  assert.ok(f.svg.includes(">−4<"), "frequency ticks start at −H/2, not at index 0");
+  const b = fig("spectra-beta");
+  assert.equal(b.panels!.length, 2, "β̂ only for the linear models");
+  assert.deepEqual(Array.from(b.panels![0]!.data), Array.from(fx.tensors["fc-a0.1"]!["epoch-0002"]!.beta_log_magnitude!.data.subarray(0, H * H)));
+  const px = fig("pixels-delta-fc-a10");
+  assert.equal(px.panels!.length, 6, "3 clean images and 3 perturbations");
+  assert.deepEqual(Array.from(px.panels![3]!.data), Array.from(fx.tensors["fc-a10"]!["epoch-0002"]!.delta_examples!.data.subarray(0, 3 * H * H)));
+});
+
+test("spectrum evolution has one frame per checkpoint, in training order, on one colour scale", () => {
+  const f = fig("evolution-fc-a0.1");
+  assert.deepEqual(f.frames!.map((x) => x.checkpoint), ["epoch-0000", "epoch-0001", "epoch-0002"]);
+  const arrays = f.frames!.map((x) => fx.tensors["fc-a0.1"]![x.checkpoint]!.delta_log_magnitude!.data);
+  const domain = domainOf(arrays);
+  f.frames!.forEach((x, k) => {
+    assert.deepEqual(Array.from(x.panel.data), Array.from(arrays[k]!));
+    assertHeatmap(x.panel.png, arrays[k]!, domain);
+  });
+});
+
+test("sweep panels group the models of a study.json group along their varying option", () => {
+  const v = values(fig("sweep-alpha-statistics"));
+  assert.deepEqual(new Set(v.map((r) => r.x)), new Set([0.1, 10]));
+  for (const r of v) {
+    const xs = pick((x) => x.model === r.key && x.final && x.quantity === r.quantity && x.example !== null);
+    assertClose([Number(r.mean), Number(r.std)], [mean(xs), std(xs)], 1e-9);
+  }
+  has(fig("sweep-alpha-statistics").svg, /initScale/);
+  assert.equal(fig("sweep-alpha-spectra-delta").panels!.length, 2);
+});
+
+test("tables: ours is mean ± std of the final checkpoint's rows, beside the paper's numbers", () => {
+  const t = report.tables.find((x) => x.table.id === "table1")!;
+  const cell = t.ours[0]![0]!;
+  const xs = pick((r) => r.model === "fc-a0.1" && r.final && r.quantity === "delta_hat_l2" && r.attack === "pgd-linf");
+  assert.equal(xs.length, 10, "both seeds' examples");
+  assertClose([cell.mean, cell.std], [mean(xs), std(xs)], 1e-9);
+  assert.deepEqual(t.labels, ["FC linear α=0.1", "FC linear α=10"]);
+  const acc = report.tables.find((x) => x.table.id === "table4")!.ours[0]![0]!;
+  assertClose(acc.mean, pick((r) => r.model === "fc-a10" && r.final && r.quantity === "test_accuracy"), 1e-12);
+  const html = readFileSync(report.html, "utf8");
+  assert.match(html, new RegExp(`${cell.mean.toFixed(2)} ± ${cell.std.toFixed(2)}</td><td class="paper">20\\.77 ± 1\\.23<`), "ours beside the paper's");
+  assert.match(html, new RegExp(`>${acc.mean.toFixed(2)}</td><td class="paper">41\\.00<`), "one seed: no ± std");
+});
+
+test("a study folder copied elsewhere renders its report", async () => {
+  const copy = join(mkdtempSync(join(tmpdir(), "advdyn-report-copy-")), "moved");
+  cpSync(fx.dir, copy, { recursive: true });
+  // The original is moved away, so nothing may still read from it.
+  const gone = `${fx.dir}-gone`;
+  renameSync(fx.dir, gone);
+  try {
+    const r = await buildReport(copy);
+    assert.equal(r.content.length, report.content.length);
+    assert.ok(!readFileSync(r.html, "utf8").includes(fx.dir), "no path of the original folder in the page");
+  } finally {
+    renameSync(gone, fx.dir);
+  }
+});
+
+test("advdyn report: errors name the missing folder or file", async () => {
+  const root = mkdtempSync(join(tmpdir(), "advdyn-report-bad-"));
+  await assert.rejects(reportCommand([join(root, "nope")]), /nope: no such study folder/);
+  await assert.rejects(reportCommand([root]), /study\.json: missing/);
+  writeFileSync(join(root, "study.json"), JSON.stringify({ study: "x", spec: { models: [], tables: [] } }));
+  await assert.rejects(reportCommand([root]), /results\.duckdb: missing/);
+  await assert.rejects(reportCommand([]), /expected one study folder/);
+});
+
+const CHROMIUM = "/usr/bin/chromium";
+const browserSkip = !existsSync(CHROMIUM) && !process.env.ADVDYN_REQUIRE_BROWSER
+  ? `${CHROMIUM} not installed (apt-get install chromium); set ADVDYN_REQUIRE_BROWSER=1 to make this a failure` : false;
+
+test("the report opens in headless Chromium: no console errors, images loaded, slider steps the spectrum", { skip: browserSkip }, async () => {
+  const { chromium } = await import("playwright-core");
+  // --no-sandbox: CI and this project's machines run tests as root, where Chromium's sandbox refuses to start.
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
+  try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const errors: string[] = [];
+  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  page.on("pageerror", (e) => errors.push(e.message));
+  page.on("request", (r) => { if (!r.url().startsWith("file:") && !r.url().startsWith("data:")) errors.push(`network request ${r.url()}`); });
+  await page.goto(pathToFileURL(report.html).href, { waitUntil: "load" });
+  // (The project compiles without the DOM library, hence the structural type of an <img>.)
+  type Img = { complete: boolean; naturalWidth: number; alt: string };
+  const images = await page.$$eval("img", (els) => els.map((e) => ({ ok: (e as unknown as Img).complete && (e as unknown as Img).naturalWidth > 0, alt: (e as unknown as Img).alt })));
+  assert.ok(images.length >= report.content.length, `${images.length} images`);
+  assert.deepEqual(images.filter((i) => !i.ok), [], "every image loaded");
+  const shot = PNG.sync.read(await page.screenshot({ fullPage: true }));
+  let nonWhite = 0;
+  for (let i = 0; i < shot.data.length; i += 4) if (shot.data[i]! < 200 || shot.data[i + 1]! < 200 || shot.data[i + 2]! < 200) nonWhite++;
+  assert.ok(nonWhite > shot.width * shot.height * 0.01, `screenshot is not blank (${nonWhite} non-white pixels)`);
+
+  const figure = page.locator("figure.evolution").first();
+  await figure.scrollIntoViewIfNeeded();
+  const frames = figure.locator(".frames");
+  const label = figure.locator("output");
+  const beforeShot = await frames.screenshot();
+  const beforeLabel = await label.textContent();
+  await figure.locator("input[type=range]").fill("0");
+  const afterShot = await frames.screenshot();
+  assert.notEqual(await label.textContent(), beforeLabel);
+  assert.match((await label.textContent())!, /epoch-0000/);
+  assert.ok(!beforeShot.equals(afterShot), "the displayed spectrum changed");
+  assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
