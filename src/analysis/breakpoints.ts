@@ -112,10 +112,10 @@ export function pathAnalysis(model: AnalysedModel, x: Tensor, direction: Tensor,
   const batchSize = o.batchSize ?? 256;
   if (!(Number.isInteger(T) && T >= 2)) throw new RangeError(`pathAnalysis: points must be an integer ≥ 2 (both ends of the segment), got ${T}`);
   if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new RangeError(`pathAnalysis: batchSize must be a positive integer, got ${batchSize}`);
-  const n = x.shape[0];
   if (x.ndim < 2 || direction.shape.join() !== x.shape.join()) {
     throw new RangeError(`pathAnalysis: x and direction must be batches of the same shape, got [${x.shape.join(", ")}] and [${direction.shape.join(", ")}]`);
   }
+  const n = x.shape[0]!;
   for (const [name, l] of [["labels", labels], ["advLabels", advLabels]] as const) {
     if (l.shape.join() !== String(n)) throw new RangeError(`pathAnalysis: ${name} must have shape [${n}], got [${l.shape.join(", ")}]`);
   }
@@ -127,9 +127,9 @@ export function pathAnalysis(model: AnalysedModel, x: Tensor, direction: Tensor,
   const group = Math.max(1, Math.floor(batchSize / chunk));
   const parts: PathResult[] = [];
   try {
-    for (let start = 0; start < n!; start += group) {
+    for (let start = 0; start < n; start += group) {
       parts.push(torch.tidy(() => {
-        const size = Math.min(group, n! - start);
+        const size = Math.min(group, n - start);
         const [xs, us] = [x, direction].map((t) => t.narrow(0, start, size).detach().to(device));
         const [ys, as] = [labels, advLabels].map((t) => t.narrow(0, start, size).to(device));
         let acc: Accumulator | undefined;
