@@ -6,6 +6,7 @@ import { ATTACK_USAGE, attackCommand } from "./attack.js";
 import { DATA_USAGE, dataCommand } from "./data.js";
 import { integer, parse } from "./options.js";
 import { selfcheck } from "./selfcheck.js";
+import { STUDY_USAGE, studyCommand } from "./study.js";
 import { TRAIN_USAGE, trainCommand } from "./train.js";
 import { UsageError } from "./usage.js";
 
@@ -17,6 +18,7 @@ commands:
   train       ${TRAIN_USAGE.replace(/\n/g, "\n              ")}
   attack      ${ATTACK_USAGE.replace(/\n/g, "\n              ")}
   data        ${DATA_USAGE.replace(/\n/g, "\n              ")}
+  study       ${STUDY_USAGE.replace(/\n/g, "\n              ")}
 
 options for every command: --help, --version`;
 
@@ -37,7 +39,8 @@ async function main(argv: string[]): Promise<number> {
   if (command === "train") return trainCommand(rest);
   if (command === "data") return dataCommand(rest);
   if (command === "attack") return attackCommand(rest);
-  if (command !== "selfcheck") throw new UsageError(`unknown command '${command}' (expected: selfcheck, train, attack, data)`);
+  if (command === "study") return studyCommand(rest);
+  if (command !== "selfcheck") throw new UsageError(`unknown command '${command}' (expected: selfcheck, train, attack, data, study)`);
   const { values } = parse(rest, { epochs: { type: "string" }, seed: { type: "string" }, device: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean" } });
   if (values.help) {
     console.log(USAGE);

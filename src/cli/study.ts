@@ -1,0 +1,82 @@
+// `advdyn study NAME`: one of paper A's experiments, resumable, with its tables printed beside the paper's.
+import { DATASET_NAMES, DEFAULT_DATA_DIR, type DatasetName } from "../data/index.js";
+import type { Cell } from "../store/tables.js";
+import { studySpec } from "../studies/catalog.js";
+import { type StudyResult, runStudy } from "../studies/runner.js";
+import { SCALES, STUDY_NAMES, type Scale, type StudyName } from "../studies/spec.js";
+import { choice, parse } from "./options.js";
+import { UsageError } from "./usage.js";
+
+export const STUDY_USAGE = `advdyn study ${STUDY_NAMES.join("|")} [options]
+  --scale smoke|demo|paper (default demo): seconds / about 2 minutes on 2 cores / the paper's settings
+  --dataset ${DATASET_NAMES.filter((d) => d !== "orthogonal").join(" | ")} (default fourier-classes; cifar10 at paper scale)
+  --out DIR (default advdyn-studies/NAME-SCALE)   --seeds 0,1,2 (default 0)
+  --data-dir DIR (default ${DEFAULT_DATA_DIR})   --device cpu|cuda   --json
+  Rerunning with the same options skips finished jobs; an interrupted study resumes.`;
+
+export interface StudyArgs {
+  study: StudyName;
+  scale: Scale;
+  dataset?: DatasetName;
+  out: string;
+  seeds?: number[];
+  dataDir?: string;
+  device: "cpu" | "cuda";
+  json: boolean;
+}
+
+export function parseStudyArgs(args: string[]): StudyArgs {
+  const { values: v, positionals } = parse(args, {
+    scale: { type: "string" }, dataset: { type: "string" }, out: { type: "string" }, seeds: { type: "string" },
+    "data-dir": { type: "string" }, device: { type: "string" }, json: { type: "boolean" },
+  });
+  if (positionals.length !== 1) throw new UsageError(`expected one study name (${STUDY_NAMES.join(", ")}), got ${positionals.length ? positionals.join(" ") : "none"}`);
+  const study = choice("study", positionals[0], STUDY_NAMES, "ifr");
+  const scale = choice("scale", v.scale, SCALES, "demo");
+  const seeds = v.seeds?.split(",").map((s) => Number(s.trim()));
+  if (seeds && (seeds.length === 0 || seeds.some((s) => !Number.isSafeInteger(s) || s < 0))) throw new UsageError(`--seeds: expected non-negative integers like 0,1,2, got '${v.seeds}'`);
+  return {
+    study, scale, out: v.out ?? `advdyn-studies/${study}-${scale}`,
+    ...(v.dataset !== undefined ? { dataset: choice("dataset", v.dataset, DATASET_NAMES, "fourier-classes") } : {}),
+    ...(seeds ? { seeds } : {}),
+    ...(v["data-dir"] !== undefined ? { dataDir: v["data-dir"] } : {}),
+    device: choice("device", v.device, ["cpu", "cuda"] as const, "cpu"),
+    json: v.json ?? false,
+  };
+}
+
+const fmt = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(1) : Math.abs(x) >= 1 ? x.toFixed(2) : x.toPrecision(3));
+const cell = (c: Cell | null) => (c === null ? "—" : c.n > 1 ? `${fmt(c.mean)} ± ${fmt(c.std)}` : fmt(c.mean));
+const paperCell = (p: number | readonly [number, number] | undefined) => (p === undefined ? "" : typeof p === "number" ? fmt(p) : `${fmt(p[0])} ± ${fmt(p[1])}`);
+
+/** The study's tables as text: ours, and the paper's value under it where the paper has one. */
+export function formatTables(result: StudyResult): string {
+  const lines: string[] = [];
+  for (const { table, cells } of result.tables) {
+    const header = ["model", ...table.columns.map((c) => c.label)];
+    const body: string[][] = [];
+    table.rows.forEach((row, i) => {
+      body.push([row.model, ...cells[i]!.map(cell)]);
+      const paper = table.columns.map((c) => paperCell(row.paper?.[c.label]));
+      if (paper.some((p) => p !== "")) body.push(["  paper", ...paper]);
+    });
+    const widths = header.map((h, j) => Math.max(h.length, ...body.map((r) => r[j]!.length)));
+    const line = (r: string[]) => r.map((s, j) => (j === 0 ? s.padEnd(widths[j]!) : s.padStart(widths[j]!))).join("  ");
+    lines.push("", table.title, line(header), ...body.map(line));
+  }
+  return lines.join("\n");
+}
+
+export async function runStudyArgs(a: StudyArgs): Promise<StudyResult> {
+  const spec = studySpec(a.study, { scale: a.scale, ...(a.dataset ? { dataset: a.dataset } : {}), ...(a.seeds ? { seeds: a.seeds } : {}) });
+  if (!a.json) console.log(`${a.study} (${a.scale}): ${spec.description}\n${spec.models.length} models × ${spec.datasets.length} dataset(s) × ${spec.seeds.length} seed(s) into ${a.out}`);
+  const result = await runStudy(spec, a.out, { dataDir: a.dataDir, device: a.device, progress: !a.json, log: a.json ? undefined : (l) => console.log(l) });
+  if (a.json) console.log(JSON.stringify(result, null, 2));
+  else console.log(`${formatTables(result)}\n\n${result.jobs.ran} jobs run, ${result.jobs.skipped} already done; results in ${a.out}/results.duckdb and results.csv`);
+  return result;
+}
+
+export async function studyCommand(args: string[]): Promise<number> {
+  await runStudyArgs(parseStudyArgs(args));
+  return 0;
+}
