@@ -3,8 +3,10 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, renameSync, writeFileSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, test } from "node:test";
-import { pathToFileURL } from "node:url";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { PNG } from "pngjs";
+import { torch } from "../src/index.js";
 import { reportCommand } from "../src/cli/report.js";
 import type { ResultRow } from "../src/store/db.js";
 import { colorOf, upscale } from "../src/report/image.js";
@@ -14,9 +16,15 @@ import { assertClose } from "./helpers.js";
 
 let fx: Fixture;
 let report: Report;
+/** A real smoke-scale study by the study runner (learning dynamics: every figure kind but sweeps). */
+let smoke: Report;
 before(async () => {
   fx = await writeFixtureStudy(join(mkdtempSync(join(tmpdir(), "advdyn-report-")), "study"));
   report = await buildReport(fx.dir);
+  const dir = join(mkdtempSync(join(tmpdir(), "advdyn-report-smoke-")), "dynamics");
+  const r = spawnSync(process.execPath, [fileURLToPath(new URL("../src/cli/main.js", import.meta.url)), "study", "dynamics", "--scale", "smoke", "--out", dir], { encoding: "utf8", timeout: 600_000 });
+  assert.equal(r.status, 0, r.stderr);
+  smoke = await buildReport(dir);
 });
 
 const fig = (id: string): Figure => {
@@ -162,6 +170,29 @@ test("tables: ours is mean ± std of the final checkpoint's rows, beside the pap
   assert.match(html, new RegExp(`>${acc.mean.toFixed(2)}</td><td class="paper">41\\.00<`), "one seed: no ± std");
 });
 
+test("a smoke-scale study's report shows its results.csv and tensors files", () => {
+  const ids = smoke.content.map((f) => f.id);
+  for (const id of ["spectra-delta", "energy-delta_radial", "dynamics-success", "dynamics-norms"]) assert.ok(ids.includes(id), `${id} in ${ids.join(", ")}`);
+  assert.ok(ids.some((id) => id.startsWith("evolution-")) && ids.some((id) => id.startsWith("breakpoints-")));
+  // results.csv is the runner's export of the same table: an independent path to the stored numbers.
+  const dir = join(smoke.html, "..", "..");
+  const [head, ...lines] = readFileSync(join(dir, "results.csv"), "utf8").trim().split("\n");
+  const cols = head!.split(",");
+  const csv = lines.map((l) => Object.fromEntries(l.split(",").map((v, i) => [cols[i], v])));
+  for (const r of values(smoke.content.find((f) => f.id === "energy-delta_radial")!)) {
+    const xs = csv.filter((c) => c.model === r.key && c.final === "true" && c.attack === "pgd-linf" && c.quantity === "delta_radial" && c.bin === String(r.bin)).map((c) => Number(c.value));
+    assert.ok(xs.length > 0);
+    assertClose(Number(r.value), mean(xs), 1e-9, `bin ${r.bin}`);
+  }
+  const evo = smoke.content.find((f) => f.id.startsWith("evolution-"))!;
+  for (const fr of evo.frames!) {
+    const file = join(dir, "tensors", "fourier-classes", evo.id.slice("evolution-".length), "seed-0", fr.checkpoint, "pgd-linf.safetensors");
+    const { tensors } = torch.loadSafetensors(file);
+    assert.deepEqual(Array.from(fr.panel.data), Array.from(tensors.get("delta_log_magnitude")!.toTypedArray() as Float32Array), fr.checkpoint);
+    torch.dispose([...tensors.values()]);
+  }
+});
+
 test("a study folder copied elsewhere renders its report", async () => {
   const copy = join(mkdtempSync(join(tmpdir(), "advdyn-report-copy-")), "moved");
   cpSync(fx.dir, copy, { recursive: true });
@@ -190,11 +221,18 @@ const CHROMIUM = "/usr/bin/chromium";
 const browserSkip = !existsSync(CHROMIUM) && !process.env.ADVDYN_REQUIRE_BROWSER
   ? `${CHROMIUM} not installed (apt-get install chromium); set ADVDYN_REQUIRE_BROWSER=1 to make this a failure` : false;
 
-test("the report opens in headless Chromium: no console errors, images loaded, slider steps the spectrum", { skip: browserSkip }, async () => {
+test("the reports open in headless Chromium: no console errors, images loaded, slider steps the spectrum", { skip: browserSkip }, async (t) => {
   const { chromium } = await import("playwright-core");
   // --no-sandbox: CI and this project's machines run tests as root, where Chromium's sandbox refuses to start.
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
   try {
+    for (const r of [report, smoke]) await t.test(r.html, () => checkInBrowser(browser, r));
+  } finally {
+    await browser.close();
+  }
+});
+
+async function checkInBrowser(browser: import("playwright-core").Browser, report: Report): Promise<void> {
   const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const errors: string[] = [];
   page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
@@ -223,7 +261,5 @@ test("the report opens in headless Chromium: no console errors, images loaded, s
   assert.match((await label.textContent())!, /epoch-0000/);
   assert.ok(!beforeShot.equals(afterShot), "the displayed spectrum changed");
   assert.deepEqual(errors, []);
-  } finally {
-    await browser.close();
-  }
-});
+  await page.close();
+}

@@ -190,11 +190,11 @@ async function energyFigures(ctx: Ctx): Promise<Figure[]> {
   return out;
 }
 
-/** Rows of models with more than one checkpoint: a single checkpoint has no dynamics to show. */
+/** Rows of the models with more than one checkpoint: a single checkpoint has no dynamics to show. */
 function withDynamics(rows: Row[]): Row[] {
   const cps = new Map<string, Set<string>>();
   for (const r of rows) (cps.get(String(r.model)) ?? cps.set(String(r.model), new Set()).get(String(r.model))!).add(String(r.checkpoint));
-  return rows.filter((r) => cps.get(String(r.model))!.size > 1);
+  return rows.filter((r) => (cps.get(String(r.model))?.size ?? 0) > 1);
 }
 
 async function dynamicsFigures(ctx: Ctx): Promise<Figure[]> {
@@ -205,13 +205,14 @@ async function dynamicsFigures(ctx: Ctx): Promise<Figure[]> {
      WHERE dataset = ? AND example IS NULL AND bin IS NULL
        AND ((attack = '' AND quantity IN ('train_accuracy', 'test_accuracy')) OR (attack IN (?, ?) AND quantity = 'success_rate'))
      GROUP BY model, checkpoint, epoch, iteration, attack, quantity ORDER BY model, iteration, epoch`, [ctx.dataset, ctx.attack, transfer]));
-  if (acc.some((r) => r.quantity === "success_rate")) {
+  if (acc.length) {
+    const attacked = acc.some((r) => r.quantity === "success_rate");
     const p = progress(acc);
     const series = (r: Row) => (r.quantity === "success_rate" ? (r.attack === transfer ? `transfer: final model's δ (${transfer})` : `success rate (${r.attack})`) : title(String(r.quantity)));
     const values = acc.map((r) => ({ key: r.model, model: ctx.study.label(String(r.model)), checkpoint: r.checkpoint, t: r[p.field], attack: r.attack, quantity: r.quantity, series: series(r), value: r.value }));
     out.push(await figure({
-      id: safe(`dynamics-success${ctx.suffix}`), section: "dynamics", title: `Attack success rate vs accuracy over training${ctx.suffix && ` (${ctx.dataset})`}`,
-      caption: `Success rate of ${ctx.attack} at each checkpoint (clean-correct and fooled, over all attacked examples), train and test accuracy, and the transfer of the final model's perturbations to each checkpoint (${transfer}). Averaged over seeds.`,
+      id: safe(`dynamics-success${ctx.suffix}`), section: "dynamics", title: `${attacked ? "Attack success rate vs accuracy" : "Accuracy"} over training${ctx.suffix && ` (${ctx.dataset})`}`,
+      caption: attacked ? `Success rate of ${ctx.attack} at each checkpoint (clean-correct and fooled, over all attacked examples), train and test accuracy, and the transfer of the final model's perturbations to each checkpoint (${transfer}). Averaged over seeds.` : "Train and test accuracy at each checkpoint, averaged over seeds.",
       spec: {
         data: { values }, columns: 3,
         facet: { field: "model", type: "nominal", title: null, sort: ctx.study.orderModels(acc.map((r) => String(r.model))).map((k) => ctx.study.label(k)) },
@@ -386,8 +387,8 @@ export async function buildFigures(study: Study): Promise<Figure[]> {
   for (const dataset of datasets) {
     const attacks = (await study.query("SELECT DISTINCT attack FROM results WHERE dataset = ? AND attack <> '' AND attack NOT LIKE '%@%' ORDER BY attack", [dataset])).map((r) => String(r.attack));
     // Spectra come from one attack: paper A's L∞ PGD when the study ran it.
-    const attack = attacks.includes("pgd-linf") ? "pgd-linf" : attacks[0];
-    if (attack === undefined) continue;
+    // '' when nothing was attacked (a training-only study): only the accuracy curves have data then.
+    const attack = attacks.includes("pgd-linf") ? "pgd-linf" : attacks[0] ?? "";
     const finals = new Map<string, { seed: number; checkpoint: string }>();
     for (const r of await study.query("SELECT DISTINCT model, seed, checkpoint FROM results WHERE dataset = ? AND final ORDER BY model, seed", [dataset])) {
       if (!finals.has(String(r.model))) finals.set(String(r.model), { seed: Number(r.seed), checkpoint: String(r.checkpoint) });
