@@ -5,6 +5,8 @@ import { ModelOptionError } from "../models/index.js";
 import { ATTACK_USAGE, attackCommand } from "./attack.js";
 import { DATA_USAGE, dataCommand } from "./data.js";
 import { integer, parse } from "./options.js";
+import { DEMO_USAGE, demoCommand } from "./demo.js";
+import { REPORT_USAGE, reportCommand } from "./report.js";
 import { selfcheck } from "./selfcheck.js";
 import { STUDY_USAGE, studyCommand } from "./study.js";
 import { TRAIN_USAGE, trainCommand } from "./train.js";
@@ -19,6 +21,8 @@ commands:
   attack      ${ATTACK_USAGE.replace(/\n/g, "\n              ")}
   data        ${DATA_USAGE.replace(/\n/g, "\n              ")}
   study       ${STUDY_USAGE.replace(/\n/g, "\n              ")}
+  report      ${REPORT_USAGE.replace(/\n/g, "\n              ")}
+  demo        ${DEMO_USAGE.replace(/\n/g, "\n              ")}
 
 options for every command: --help, --version`;
 
@@ -40,7 +44,9 @@ async function main(argv: string[]): Promise<number> {
   if (command === "data") return dataCommand(rest);
   if (command === "attack") return attackCommand(rest);
   if (command === "study") return studyCommand(rest);
-  if (command !== "selfcheck") throw new UsageError(`unknown command '${command}' (expected: selfcheck, train, attack, data, study)`);
+  if (command === "report") return reportCommand(rest);
+  if (command === "demo") return demoCommand(rest);
+  if (command !== "selfcheck") throw new UsageError(`unknown command '${command}' (expected: selfcheck, train, attack, data, study, report, demo)`);
   const { values } = parse(rest, { epochs: { type: "string" }, seed: { type: "string" }, device: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean" } });
   if (values.help) {
     console.log(USAGE);
