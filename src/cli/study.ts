@@ -31,7 +31,8 @@ export function parseStudyArgs(args: string[]): StudyArgs {
     "data-dir": { type: "string" }, device: { type: "string" }, json: { type: "boolean" },
   });
   if (positionals.length !== 1) throw new UsageError(`expected one study name (${STUDY_NAMES.join(", ")}), got ${positionals.length ? positionals.join(" ") : "none"}`);
-  const study = choice("study", positionals[0], STUDY_NAMES, "ifr");
+  const study = positionals[0] as StudyName;
+  if (!STUDY_NAMES.includes(study)) throw new UsageError(`unknown study '${study}' (expected: ${STUDY_NAMES.join(", ")})`);
   const scale = choice("scale", v.scale, SCALES, "demo");
   const seeds = v.seeds?.split(",").map((s) => Number(s.trim()));
   if (seeds && (seeds.length === 0 || seeds.some((s) => !Number.isSafeInteger(s) || s < 0))) throw new UsageError(`--seeds: expected non-negative integers like 0,1,2, got '${v.seeds}'`);

@@ -1,0 +1,146 @@
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { ResultsDb } from "../src/store/db.js";
+import { studySpec } from "../src/studies/catalog.js";
+import { jobKey } from "../src/studies/runner.js";
+
+const bin = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+const root = mkdtempSync(join(tmpdir(), "advdyn-studies-"));
+after(() => rmSync(root, { recursive: true, force: true }));
+const study = (...args: string[]) => spawnSync(process.execPath, [bin, "study", ...args], { encoding: "utf8", timeout: 300_000 });
+
+/** Every result row, in a fixed order, as text (the database's content up to job timings). */
+async function contents(dir: string): Promise<{ rows: string[]; jobs: string[] }> {
+  const db = await ResultsDb.open(join(dir, "results.duckdb"), "", { readOnly: true });
+  try {
+    const rows = await db.query("SELECT * FROM results ORDER BY ALL");
+    const jobs = await db.query("SELECT key, kind, dataset, model, seed, checkpoint, spec FROM jobs ORDER BY key");
+    return { rows: rows.map((r) => JSON.stringify(r)), jobs: jobs.map((r) => JSON.stringify(r)) };
+  } finally {
+    db.close();
+  }
+}
+
+async function query(dir: string, sql: string) {
+  const db = await ResultsDb.open(join(dir, "results.duckdb"), "", { readOnly: true });
+  try {
+    return await db.query(sql);
+  } finally {
+    db.close();
+  }
+}
+
+test("job keys are stable under key order and change with any input", () => {
+  assert.equal(jobKey({ a: 1, b: { c: [1, 2], d: "x" } }), jobKey({ b: { d: "x", c: [1, 2] }, a: 1 }));
+  assert.notEqual(jobKey({ a: 1, b: { c: [1, 2] } }), jobKey({ a: 1, b: { c: [2, 1] } }));
+  assert.notEqual(jobKey({ eps: 8 / 255 }), jobKey({ eps: 8 / 256 }));
+});
+
+test("every study has a spec at every scale, with unique model keys and tables naming its models", () => {
+  for (const name of ["ifr", "init-scale", "dynamics", "kernel-size", "architectures", "hidden-shortcut"] as const) {
+    for (const scale of ["smoke", "demo", "paper"] as const) {
+      const spec = studySpec(name, { scale });
+      const keys = spec.models.map((m) => m.key);
+      assert.equal(new Set(keys).size, keys.length, `${name}/${scale}: duplicate model keys`);
+      for (const t of spec.tables) for (const r of t.rows) assert.ok(keys.includes(r.model), `${name}/${scale} table ${t.id}: unknown model ${r.model}`);
+      assert.equal(spec.datasets[0]!.name, scale === "paper" ? "cifar10" : "fourier-classes");
+    }
+  }
+  assert.deepEqual(studySpec("dynamics", { scale: "paper" }).breakpoints?.epochs, [0, 5, 10, 20, 25, 40]);
+});
+
+test("a smoke ifr study runs end to end, then again with nothing recomputed", async () => {
+  const dir = join(root, "ifr");
+  const first = study("ifr", "--scale", "smoke", "--out", dir);
+  assert.equal(first.status, 0, first.stderr);
+  assert.match(first.stdout, /Table 1: frequency-domain norms/);
+  assert.match(first.stdout, /paper\s+20\.77 ± 1\.23/); // the paper's FC row beside ours
+  assert.match(first.stdout, /6 jobs run, 0 already done/);
+  for (const f of ["study.json", "results.duckdb", "results.csv"]) assert.ok(existsSync(join(dir, f)), f);
+  const before = await contents(dir);
+
+  const second = study("ifr", "--scale", "smoke", "--out", dir);
+  assert.equal(second.status, 0, second.stderr);
+  assert.match(second.stdout, /0 jobs run, 6 already done/);
+  assert.doesNotMatch(second.stderr, /train \[/);
+  assert.deepEqual(await contents(dir), before);
+
+  // One row per measured quantity: per-example spectra of successful attacks only, β of linear models only.
+  const [succ] = await query(dir, "SELECT value FROM results WHERE model = 'fc-linear' AND final AND attack = 'pgd-linf' AND quantity = 'successes'");
+  const [perExample] = await query(dir, "SELECT count(*) AS n FROM results WHERE model = 'fc-linear' AND final AND quantity = 'delta_hat_l1'");
+  assert.equal(perExample!.n, succ!.value);
+  const beta = await query(dir, "SELECT DISTINCT model FROM results WHERE quantity = 'beta_hat_l1' ORDER BY model");
+  assert.deepEqual(beta.map((r) => r.model), ["fc-linear", "fwconv-linear"]);
+  const [gap] = await query(dir, "SELECT max(value) AS g FROM results WHERE quantity = 'linearity_gap'");
+  assert.ok(Number(gap!.g) < 1e-4, `linear models' gap ${gap!.g}`);
+  // PGD L∞: every stored perturbation is inside the ε-ball.
+  const [linf] = await query(dir, "SELECT max(value) AS m FROM results WHERE attack = 'pgd-linf' AND quantity = 'delta_linf'");
+  assert.ok(Number(linf!.m) <= 8 / 255 + 1e-6, `‖δ‖∞ ${linf!.m}`);
+  // Radial energy curves are distributions.
+  const curves = await query(dir, "SELECT model, sum(value) AS s FROM results WHERE quantity = 'delta_radial' GROUP BY model");
+  for (const c of curves) assert.ok(Math.abs(Number(c.s) - 1) < 1e-4, `${c.model}: radial energy sums to ${c.s}`);
+  // The CSV export holds the same rows.
+  const csv = readFileSync(join(dir, "results.csv"), "utf8").trim().split("\n");
+  assert.equal(csv.length - 1, before.rows.length);
+});
+
+test("a study folder refuses another study's settings, and bad arguments name the problem", () => {
+  const dir = join(root, "ifr");
+  const other = study("ifr", "--scale", "smoke", "--seeds", "1", "--out", dir);
+  assert.equal(other.status, 1);
+  assert.match(other.stderr, /study\.json: this folder holds another study/);
+  const bad = study("nope", "--out", join(root, "x"));
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /unknown study 'nope' \(expected: ifr, init-scale/);
+  const seeds = study("ifr", "--seeds", "a,b", "--out", join(root, "x"));
+  assert.equal(seeds.status, 2);
+  assert.match(seeds.stderr, /--seeds: expected non-negative integers/);
+});
+
+test("kill -9 at a random moment, then a rerun, gives the database an uninterrupted run gives", async () => {
+  const reference = join(root, "dyn-ref");
+  const ref = study("dynamics", "--scale", "smoke", "--out", reference);
+  assert.equal(ref.status, 0, ref.stderr);
+  const expected = await contents(reference);
+  // Transfer and breakpoints were measured on the earlier checkpoints.
+  assert.ok(expected.rows.some((r) => r.includes('"attack":"pgd-linf@final"')));
+  assert.ok(expected.rows.some((r) => r.includes('"quantity":"flips_ever_random"')));
+
+  const dir = join(root, "dyn-killed");
+  let killed = 0;
+  for (const delay of [400, 900, 1500]) {
+    const child = spawn(process.execPath, [bin, "study", "dynamics", "--scale", "smoke", "--out", dir], { stdio: "ignore" });
+    const exited = new Promise<NodeJS.Signals | null>((r) => child.on("exit", (_code, signal) => r(signal)));
+    await new Promise((r) => setTimeout(r, delay + Math.floor(Math.random() * 300)));
+    child.kill("SIGKILL");
+    if ((await exited) === "SIGKILL") killed++;
+  }
+  assert.ok(killed >= 1, "no run was interrupted: the study finished before every kill");
+  const rerun = study("dynamics", "--scale", "smoke", "--out", dir);
+  assert.equal(rerun.status, 0, rerun.stderr);
+  assert.deepEqual(await contents(dir), expected);
+});
+
+test("a diverging model is recorded and the study goes on", async () => {
+  // A huge learning rate through a tiny custom study spec written as the runner reads it.
+  const { runStudy } = await import("../src/studies/runner.js");
+  const spec = studySpec("ifr", { scale: "smoke" });
+  spec.models = spec.models.filter((m) => m.key !== "bwconv-relu").map((m) => (m.key === "fc-linear" ? { ...m, optim: { lr: 1e6 } } : m));
+  spec.tables = spec.tables.map((t) => ({ ...t, rows: t.rows.filter((r) => r.model !== "bwconv-relu") }));
+  const dir = join(root, "diverge");
+  const lines: string[] = [];
+  const result = await runStudy(spec, dir, { progress: false, log: (l) => lines.push(l) });
+  assert.ok(lines.some((l) => /fc-linear.*training diverged/.test(l)), lines.join("\n"));
+  const t1 = result.tables.find((t) => t.table.id === "table1")!;
+  const fc = t1.table.rows.findIndex((r) => r.model === "fc-linear");
+  const fw = t1.table.rows.findIndex((r) => r.model === "fwconv-linear");
+  assert.equal(t1.cells[fc]![0], null);
+  assert.ok(t1.cells[fw]![0] !== null);
+  const [d] = await query(dir, "SELECT count(*) AS n FROM results WHERE model = 'fc-linear' AND quantity = 'diverged'");
+  assert.equal(d!.n, 1);
+});
