@@ -1,5 +1,7 @@
 // `npm run validate -- train --data-dir DIR`: trains paper A's 13 models (SCIENCE §1.6, Table 4)
 // for a few epochs on a real dataset folder and prints their test accuracy beside the paper's.
+// `npm run validate -- ifr --data-dir DIR`: the ifr study at a reduced scale on the real images,
+// its Tables 1/2 beside the paper's, and whether the orderings of SCIENCE §1.13 hold.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,12 +28,20 @@ const MODELS: [string, string[], number][] = [
 
 const { values, positionals } = parseArgs({
   args: process.argv.slice(2),
-  options: { "data-dir": { type: "string" }, dataset: { type: "string" }, epochs: { type: "string" }, out: { type: "string" }, only: { type: "string" } },
+  options: {
+    "data-dir": { type: "string" }, dataset: { type: "string" }, epochs: { type: "string" }, out: { type: "string" }, only: { type: "string" },
+    "attack-steps": { type: "string" }, "attack-examples": { type: "string" }, all: { type: "boolean" },
+  },
   allowPositionals: true,
 });
-if (positionals[0] !== "train" || !values["data-dir"]) {
-  console.error("usage: npm run validate -- train --data-dir DIR [--dataset cifar10] [--epochs 3] [--out DIR] [--only SUBSTRING]");
+if (!["train", "ifr"].includes(positionals[0] ?? "") || !values["data-dir"]) {
+  console.error(`usage: npm run validate -- train --data-dir DIR [--dataset cifar10] [--epochs 3] [--out DIR] [--only SUBSTRING]
+       npm run validate -- ifr --data-dir DIR [--dataset cifar10] [--epochs 5] [--attack-steps 100] [--attack-examples 500] [--all (with VGG19, ResNet18)] [--out DIR]`);
   process.exit(2);
+}
+if (positionals[0] === "ifr") {
+  await validateIfr();
+  process.exit(0);
 }
 const epochs = values.epochs ?? "3";
 const out = values.out ?? mkdtempSync(join(tmpdir(), "advdyn-validate-"));
@@ -54,3 +64,35 @@ const header = ["model", `test acc (best of ${epochs} epochs)`, "epoch", "paper 
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 for (const r of [header, widths.map((w) => "-".repeat(w)), ...rows]) console.log(`| ${r.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`);
 console.log(`runs in ${out}`);
+
+/** The §1.13 orderings on our Table 1/2 means: each claim with our numbers and whether it holds. */
+async function validateIfr(): Promise<void> {
+  const { runStudyArgs } = await import("../src/cli/study.js");
+  const models = (await import("../src/studies/catalog.js")).studySpec("ifr", { scale: "paper" }).models.map((m) => m.key);
+  const result = await runStudyArgs({
+    study: "ifr", scale: "paper", dataset: (values.dataset ?? "cifar10") as "cifar10", dataDir: values["data-dir"]!,
+    out: values.out ?? mkdtempSync(join(tmpdir(), "advdyn-validate-ifr-")), device: "cpu", json: false,
+    models: values.all ? models : models.filter((m) => m !== "vgg19" && m !== "resnet18"),
+    epochs: Number(values.epochs ?? 5), attackSteps: Number(values["attack-steps"] ?? 100), attackExamples: Number(values["attack-examples"] ?? 500),
+  });
+  const mean = (table: string, model: string, quantity: string): number => {
+    const t = result.tables.find((x) => x.table.id === table)!;
+    const i = t.table.rows.findIndex((r) => r.model === model);
+    const j = t.table.columns.findIndex((c) => c.quantity === quantity);
+    return i < 0 || j < 0 ? NaN : t.cells[i]![j]?.mean ?? NaN;
+  };
+  const claims: [string, string, string, string[]][] = [
+    ["table1", "beta_hat_l1", "‖β̂‖₁: deep FWC < FWC < FC ≈ deep FC < BWC", ["fwconv-deep-linear", "fwconv-linear", "fc-linear", "bwconv-linear"]],
+    ["table1", "delta_hat_l1", "‖δ̂‖₁ (linear): deep FWC < FWC < FC < BWC", ["fwconv-deep-linear", "fwconv-linear", "fc-linear", "bwconv-linear"]],
+    ["table2", "delta_hat_l1", "‖δ̂‖₁ (ReLU): FWC < FC < BWC", ["fwconv-relu", "fc-relu", "bwconv-relu"]],
+  ];
+  console.log("\nSCIENCE §1.13 orderings on our means:");
+  for (const [table, q, claim, order] of claims) {
+    const v = order.map((m) => mean(table, m, q));
+    const holds = v.every((x, i) => i === 0 || v[i - 1]! < x);
+    console.log(`  ${holds ? "holds" : "does NOT hold"}: ${claim} — ${order.map((m, i) => `${m} ${v[i]!.toFixed(1)}`).join(", ")}`);
+  }
+  const fc = mean("table1", "fc-linear", "beta_hat_l1");
+  const deep = mean("table1", "fc-deep-linear", "beta_hat_l1");
+  console.log(`  FC vs deep FC ‖β̂‖₁ (no depth effect expected): ${fc.toFixed(1)} vs ${deep.toFixed(1)} (ratio ${(deep / fc).toFixed(2)})`);
+}

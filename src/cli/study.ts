@@ -1,25 +1,23 @@
 // `advdyn study NAME`: one of paper A's experiments, resumable, with its tables printed beside the paper's.
-import { DATASET_NAMES, DEFAULT_DATA_DIR, type DatasetName } from "../data/index.js";
+import { DATASET_NAMES, DEFAULT_DATA_DIR } from "../data/index.js";
 import type { Cell } from "../store/tables.js";
-import { studySpec } from "../studies/catalog.js";
+import { type CatalogOptions, studySpec } from "../studies/catalog.js";
 import { type StudyResult, runStudy } from "../studies/runner.js";
-import { SCALES, STUDY_NAMES, type Scale, type StudyName } from "../studies/spec.js";
-import { choice, parse } from "./options.js";
+import { SCALES, STUDY_NAMES, type StudyName } from "../studies/spec.js";
+import { choice, integer, parse } from "./options.js";
 import { UsageError } from "./usage.js";
 
 export const STUDY_USAGE = `advdyn study ${STUDY_NAMES.join("|")} [options]
   --scale smoke|demo|paper (default demo): seconds / about 2 minutes on 2 cores / the paper's settings
   --dataset ${DATASET_NAMES.filter((d) => d !== "orthogonal").join(" | ")} (default fourier-classes; cifar10 at paper scale)
-  --out DIR (default advdyn-studies/NAME-SCALE)   --seeds 0,1,2 (default 0)
+  --out DIR (default advdyn-studies/NAME-SCALE)   --seeds 0,1,2 (default 0)   --models KEY,KEY (a subset of the study's)
+  --epochs N  --train-examples N  --test-examples N  --attack-steps N  --attack-examples N   (override the scale's)
   --data-dir DIR (default ${DEFAULT_DATA_DIR})   --device cpu|cuda   --json
   Rerunning with the same options skips finished jobs; an interrupted study resumes.`;
 
-export interface StudyArgs {
+export interface StudyArgs extends CatalogOptions {
   study: StudyName;
-  scale: Scale;
-  dataset?: DatasetName;
   out: string;
-  seeds?: number[];
   dataDir?: string;
   device: "cpu" | "cuda";
   json: boolean;
@@ -27,7 +25,9 @@ export interface StudyArgs {
 
 export function parseStudyArgs(args: string[]): StudyArgs {
   const { values: v, positionals } = parse(args, {
-    scale: { type: "string" }, dataset: { type: "string" }, out: { type: "string" }, seeds: { type: "string" },
+    scale: { type: "string" }, dataset: { type: "string" }, out: { type: "string" }, seeds: { type: "string" }, models: { type: "string" },
+    epochs: { type: "string" }, "train-examples": { type: "string" }, "test-examples": { type: "string" },
+    "attack-steps": { type: "string" }, "attack-examples": { type: "string" },
     "data-dir": { type: "string" }, device: { type: "string" }, json: { type: "boolean" },
   });
   if (positionals.length !== 1) throw new UsageError(`expected one study name (${STUDY_NAMES.join(", ")}), got ${positionals.length ? positionals.join(" ") : "none"}`);
@@ -40,6 +40,10 @@ export function parseStudyArgs(args: string[]): StudyArgs {
     study, scale, out: v.out ?? `advdyn-studies/${study}-${scale}`,
     ...(v.dataset !== undefined ? { dataset: choice("dataset", v.dataset, DATASET_NAMES, "fourier-classes") } : {}),
     ...(seeds ? { seeds } : {}),
+    ...(v.models !== undefined ? { models: v.models.split(",").map((m) => m.trim()) } : {}),
+    ...Object.fromEntries((["epochs", "train-examples", "test-examples", "attack-steps", "attack-examples"] as const)
+      .filter((k) => v[k] !== undefined)
+      .map((k) => [k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()), integer(k, v[k], 0, 1)])),
     ...(v["data-dir"] !== undefined ? { dataDir: v["data-dir"] } : {}),
     device: choice("device", v.device, ["cpu", "cuda"] as const, "cpu"),
     json: v.json ?? false,
@@ -69,7 +73,13 @@ export function formatTables(result: StudyResult): string {
 }
 
 export async function runStudyArgs(a: StudyArgs): Promise<StudyResult> {
-  const spec = studySpec(a.study, { scale: a.scale, ...(a.dataset ? { dataset: a.dataset } : {}), ...(a.seeds ? { seeds: a.seeds } : {}) });
+  let spec;
+  try {
+    spec = studySpec(a.study, a);
+  } catch (e) {
+    if (e instanceof RangeError) throw new UsageError(`--${e.message}`);
+    throw e;
+  }
   if (!a.json) console.log(`${a.study} (${a.scale}): ${spec.description}\n${spec.models.length} models × ${spec.datasets.length} dataset(s) × ${spec.seeds.length} seed(s) into ${a.out}`);
   const result = await runStudy(spec, a.out, { dataDir: a.dataDir, device: a.device, progress: !a.json, log: a.json ? undefined : (l) => console.log(l) });
   if (a.json) console.log(JSON.stringify(result, null, 2));

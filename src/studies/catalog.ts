@@ -10,6 +10,14 @@ export interface CatalogOptions {
   /** Default: fourier-classes at smoke/demo scale, cifar10 at paper scale. */
   dataset?: DatasetName;
   seeds?: number[];
+  /** Only these model keys (default all of the scale's). */
+  models?: string[];
+  /** Overrides of the scale's sizes (sub-sampling, shorter training), recorded in the spec. */
+  epochs?: number;
+  trainExamples?: number;
+  testExamples?: number;
+  attackSteps?: number;
+  attackExamples?: number;
 }
 
 interface ScaleSettings {
@@ -182,6 +190,29 @@ export function breakpointEpochs(epochs: number): number[] {
 }
 
 export function studySpec(study: StudyName, o: CatalogOptions): StudySpec {
+  const spec = scaledSpec(study, o);
+  if (o.models) {
+    const known = spec.models.map((m) => m.key);
+    const unknown = o.models.filter((k) => !known.includes(k));
+    if (unknown.length) throw new RangeError(`models: ${unknown.join(", ")} not in study ${study} at scale ${o.scale} (it has ${known.join(", ")})`);
+    spec.models = spec.models.filter((m) => o.models!.includes(m.key));
+    spec.tables = spec.tables.map((t) => ({ ...t, rows: t.rows.filter((r) => o.models!.includes(r.model)) })).filter((t) => t.rows.length > 0);
+  }
+  if (o.epochs !== undefined) {
+    spec.train.epochs = o.epochs;
+    if (spec.breakpoints) spec.breakpoints.epochs = breakpointEpochs(o.epochs);
+  }
+  if (o.trainExamples !== undefined) spec.train.trainExamples = o.trainExamples;
+  if (o.testExamples !== undefined) spec.train.testExamples = o.testExamples;
+  if (spec.attack && o.attackSteps !== undefined) spec.attack.steps = o.attackSteps;
+  if (spec.attack && o.attackExamples !== undefined) {
+    spec.attack.examples = o.attackExamples;
+    spec.attack.batchSize = Math.min(spec.attack.batchSize, o.attackExamples);
+  }
+  return spec;
+}
+
+function scaledSpec(study: StudyName, o: CatalogOptions): StudySpec {
   const s = SCALE[o.scale];
   const datasetName = o.dataset ?? s.dataset;
   const real = datasetName !== "fourier-classes";
