@@ -263,3 +263,27 @@ async function checkInBrowser(browser: import("playwright-core").Browser, report
   assert.deepEqual(errors, []);
   await page.close();
 }
+
+test("layer singular values of an init-scale smoke study are the stored sv:* rows", async () => {
+  const dir = join(mkdtempSync(join(tmpdir(), "advdyn-report-alpha-")), "alpha");
+  const r = spawnSync(process.execPath, [fileURLToPath(new URL("../src/cli/main.js", import.meta.url)), "study", "init-scale", "--scale", "smoke", "--out", dir], { encoding: "utf8", timeout: 600_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const alpha = await buildReport(dir);
+  const f = alpha.content.find((x) => x.id === "layers-singular-values");
+  assert.ok(f, `no layer figure in ${alpha.content.map((x) => x.id).join(", ")}`);
+  const [head, ...lines] = readFileSync(join(dir, "results.csv"), "utf8").trim().split("\n");
+  const cols = head!.split(",");
+  const csv = lines.map((l) => Object.fromEntries(l.split(",").map((v, i) => [cols[i], v]))).filter((c) => c.quantity!.startsWith("sv:") && c.final === "true");
+  const shown = values(f);
+  assert.equal(shown.length, csv.length);
+  const labels = new Map(alpha.info.spec.models.map((m) => [m.label, m.key]));
+  for (const v of shown) {
+    const row = csv.find((c) => c.model === labels.get(String(v.model)) && c.quantity === `sv:${v.layer}` && Number(c.bin) + 1 === v.rank)!;
+    assertClose(Number(v.value), Number(row.value), 1e-9);
+  }
+  // Each layer's values are in descending order.
+  for (const layer of new Set(shown.map((v) => `${v.model}|${v.layer}`))) {
+    const vs = shown.filter((v) => `${v.model}|${v.layer}` === layer).sort((a, b) => Number(a.rank) - Number(b.rank)).map((v) => Number(v.value));
+    assert.ok(vs.every((x, i) => i === 0 || vs[i - 1]! >= x), layer);
+  }
+});

@@ -7,7 +7,7 @@ import type { ModelEntry } from "../studies/spec.js";
 import { type Array32, type Study, readTensors } from "./study.js";
 import { type VlSpec, renderSvg } from "./vega.js";
 
-export type Section = "spectra" | "pixels" | "energy" | "dynamics" | "evolution" | "breakpoints" | "sweeps";
+export type Section = "spectra" | "pixels" | "energy" | "dynamics" | "evolution" | "breakpoints" | "sweeps" | "layers";
 export const SECTIONS: Record<Section, string> = {
   spectra: "Mean spectra (final checkpoint)",
   pixels: "Perturbations and linear predictors (pixel space)",
@@ -16,6 +16,7 @@ export const SECTIONS: Record<Section, string> = {
   evolution: "Spectrum evolution over checkpoints",
   breakpoints: "ReLU flips and roughness along adversarial and random segments",
   sweeps: "Sweeps (init scale α, kernel size, …)",
+  layers: "Singular values of the layer maps (final checkpoint)",
 };
 
 export interface Frame {
@@ -378,6 +379,28 @@ async function sweepFigures(ctx: Ctx): Promise<Figure[]> {
   return out;
 }
 
+/** Singular values of each layer's linear map by rank (dense: SVD; conv: Sedghi et al.), one panel per layer. */
+async function layerFigures(ctx: Ctx): Promise<Figure[]> {
+  const rows = await ctx.study.query(
+    `SELECT model, quantity, bin, avg(value) AS value FROM results WHERE dataset = ? AND final AND quantity LIKE 'sv:%'
+     GROUP BY model, quantity, bin ORDER BY model, quantity, bin`, [ctx.dataset]);
+  if (rows.length === 0) return [];
+  const values = rows.map((r) => ({ model: ctx.study.label(String(r.model)), layer: String(r.quantity).slice(3), rank: Number(r.bin) + 1, value: Number(r.value) }));
+  return [await figure({
+    id: safe(`layers-singular-values${ctx.suffix}`), section: "layers",
+    title: `Singular values of the layer maps${ctx.suffix ? ` (${ctx.dataset})` : ""}`,
+    caption: "Singular values in descending order of each layer's map at the final checkpoint (mean over seeds): dense layers by SVD of the weight, convolutions as circular convolutions on their input size (Sedghi et al.). Log scales.",
+    spec: {
+      data: { values }, facet: { column: { field: "layer", type: "nominal", title: "parameter" } }, resolve: { scale: { x: "independent", y: "independent" } },
+      spec: { width: 240, height: 200, mark: { type: "line" }, encoding: {
+        x: { field: "rank", type: "quantitative", title: "rank", scale: { type: "log" } },
+        y: { field: "value", type: "quantitative", title: "singular value", scale: { type: "log" } },
+        color: modelColor(ctx, rows.map((r) => String(r.model))),
+      } },
+    },
+  })];
+}
+
 /** Every figure whose data the study holds, in report order. */
 export async function buildFigures(study: Study): Promise<Figure[]> {
   const datasets = (await study.query("SELECT DISTINCT dataset FROM results ORDER BY dataset")).map((r) => String(r.dataset));
@@ -397,7 +420,7 @@ export async function buildFigures(study: Study): Promise<Figure[]> {
     figures.push(
       ...await spectraFigures(ctx, [...finals.keys()], "spectra", "spectra", "Mean log-magnitude spectra, all models"),
       ...await pixelFigures(ctx), ...await energyFigures(ctx), ...await dynamicsFigures(ctx),
-      ...await evolutionFigures(ctx), ...await breakpointFigures(ctx), ...await sweepFigures(ctx));
+      ...await evolutionFigures(ctx), ...await breakpointFigures(ctx), ...await sweepFigures(ctx), ...await layerFigures(ctx));
   }
   return figures;
 }
