@@ -16,6 +16,9 @@ let observer: ActivationObserver | undefined;
  * the model exposing its hidden layers. An inner call replaces the outer observer until it returns.
  */
 export function observeActivations<R>(fn: () => R, observe: ActivationObserver): R {
+  for (const [name, f] of [["fn", fn], ["observe", observe]] as const) {
+    if (typeof f !== "function") throw new TypeError(`observeActivations: expected ${name} to be a function, got ${f === null ? "null" : typeof f}`);
+  }
   const previous = observer;
   observer = observe;
   try {
