@@ -83,6 +83,8 @@ async function validateIfr(): Promise<void> {
   };
   const claims: [string, string, string, string[]][] = [
     ["table1", "beta_hat_l1", "‖β̂‖₁: deep FWC < FWC < FC ≈ deep FC < BWC", ["fwconv-deep-linear", "fwconv-linear", "fc-linear", "bwconv-linear"]],
+    // §7 A-9: the scale-free version (β normalised to ‖β‖₂ = 1): the raw norm also measures each model's scale.
+    ["table1", "beta_hat_unit_l1", "‖β̂‖₁ of unit β: deep FWC < FWC < FC < BWC", ["fwconv-deep-linear", "fwconv-linear", "fc-linear", "bwconv-linear"]],
     ["table1", "delta_hat_l1", "‖δ̂‖₁ (linear): deep FWC < FWC < FC < BWC", ["fwconv-deep-linear", "fwconv-linear", "fc-linear", "bwconv-linear"]],
     ["table2", "delta_hat_l1", "‖δ̂‖₁ (ReLU): FWC < FC < BWC", ["fwconv-relu", "fc-relu", "bwconv-relu"]],
   ];

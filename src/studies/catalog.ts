@@ -98,7 +98,7 @@ function ifr(scale: Scale): Pick<StudySpec, "description" | "models" | "tables">
   }));
   const rows = (list: typeof linear) => list.map(({ entry, paper }) => ({ model: entry.key, ...(paper ? { paper } : {}) }));
   const tables: Table[] = [
-    { id: "table1", title: "Table 1: frequency-domain norms of δ̂ and β̂, linear models", attack: "pgd-linf", columns: [...SPECTRUM_COLUMNS, { quantity: "beta_hat_l2", label: "‖β̂‖₂" }, { quantity: "beta_hat_l1", label: "‖β̂‖₁" }], rows: rows(linear) },
+    { id: "table1", title: "Table 1: frequency-domain norms of δ̂ and β̂, linear models", attack: "pgd-linf", columns: [...SPECTRUM_COLUMNS, { quantity: "beta_hat_l2", label: "‖β̂‖₂" }, { quantity: "beta_hat_l1", label: "‖β̂‖₁" }, { quantity: "beta_hat_unit_l1", label: "‖β̂‖₁, ‖β‖₂ = 1" }], rows: rows(linear) },
     { id: "table2", title: "Table 2: frequency-domain norms of δ̂, nonlinear models", attack: "pgd-linf", columns: SPECTRUM_COLUMNS, rows: rows(relu) },
     { id: "table4", title: "Table 4: test accuracy (best epoch)", attack: "", columns: [ACCURACY_COLUMN], rows: rows([...linear, ...relu]) },
     { id: "hf", title: "High-frequency statistics of δ (SCIENCE §7 A-7)", attack: "pgd-linf", columns: HF_COLUMNS, rows: rows([...linear, ...relu]) },

@@ -73,10 +73,16 @@ function openStudy(out: string, spec: StudySpec): void {
   mkdirSync(out, { recursive: true });
   const path = studyPaths(out).spec;
   const existing = readJson<StudyFile>(path);
-  if (existing === undefined) {
-    writeJson(path, { study: spec.study, scale: spec.scale, description: spec.description, created: new Date().toISOString(), versions: versions(), spec } satisfies StudyFile);
-  } else if (JSON.stringify(existing.spec) !== JSON.stringify(spec)) {
+  // Tables and the description only present the results: a newer version of them is taken over.
+  const measured = (s: StudySpec) => JSON.stringify({ ...s, tables: undefined, description: undefined });
+  if (existing !== undefined && measured(existing.spec) !== measured(spec)) {
     throw new Error(`${path}: this folder holds another study (${existing.study}, scale ${existing.scale}, or other settings); choose a new --out or delete the folder`);
+  }
+  if (existing === undefined || JSON.stringify(existing.spec) !== JSON.stringify(spec)) {
+    writeJson(path, {
+      study: spec.study, scale: spec.scale, description: spec.description,
+      created: existing?.created ?? new Date().toISOString(), versions: existing?.versions ?? versions(), spec,
+    } satisfies StudyFile);
   }
 }
 
