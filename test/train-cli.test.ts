@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -40,9 +40,11 @@ test("bad train options name the option and exit 2", () => {
     [["--model", "fc", "--lr", "fast", "--out", "x"], /--lr: expected a number/],
     [["--model", "fc"], /--out RUN \(the run folder\) is required/],
   ] as const) {
-    const r = run("train", ...args);
+    const cwd = mkdtempSync(join(tmpdir(), "advdyn-bad-train-"));
+    const r = spawnSync(process.execPath, [bin, "train", ...args], { encoding: "utf8", cwd });
     assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);
     assert.match(r.stderr, message);
+    assert.deepEqual(readdirSync(cwd), [], `${args.join(" ")} created files`);
   }
 });
 

@@ -83,9 +83,15 @@ export function trainRun(out: string, s: RunSettings, o: TrainRunOptions = {}): 
       epochs: s.epochs, batchSize: s.batchSize, seed: s.seed, augment: s.augment ?? false, optim,
       checkpointEveryIters: s.checkpointEveryIters ?? 0, earlyEpochs: s.earlyEpochs ?? 1,
     };
-    const run = new RunDir(out);
-    run.open(config);
+    // The model first: bad options are refused before the run folder is created.
     const model = createModel(s.model.name, modelOptions as never).to(device);
+    const run = new RunDir(out);
+    try {
+      run.open(config);
+    } catch (e) {
+      model.dispose();
+      throw e;
+    }
     const params = model.parameters();
     const optimizer = optim.optimizer === "adam"
       ? new Adam(params, { lr: optim.lr, weightDecay: optim.weightDecay })
