@@ -8,19 +8,16 @@
 // ~1e-4.
 //
 //   node dist/bench/attacks.js [--only SUBSTRING] [--reps N]
-import { spawn, type ChildProcessByStdio } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
-import { createInterface } from "node:readline";
-import type { Readable, Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { AttackModel, PGD } from "../src/attacks/index.js";
 import { models, torch } from "../src/index.js";
 import { writeFileAtomic } from "../src/util/atomic.js";
-import { type Python, SAME_SETTINGS_ENV, TUNING, USER_ENV, findPython } from "./common.js";
+import { Peer, type Python, SAME_SETTINGS_ENV, TUNING, USER_ENV, findPython } from "./common.js";
 
 const EPSILON = 8 / 255;
 const REL_STEPSIZE = 0.01 / 0.3;
@@ -100,43 +97,6 @@ interface AttackAnswer {
   success_mismatches?: number;
 }
 
-/** A long-lived peer_attacks.py process: it answers an attack request with its time and results. */
-class Peer {
-  #stderr = "";
-  readonly #lines: AsyncIterator<string>;
-  private constructor(private readonly child: ChildProcessByStdio<Writable, Readable, Readable>, readonly what: string) {
-    child.stderr.setEncoding("utf8").on("data", (s: string) => { this.#stderr = (this.#stderr + s).slice(-4000); });
-    this.#lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  }
-
-  /** Starts the peer and returns it with its first line ({"error"} when Foolbox cannot be imported). */
-  static async start(py: Python, column: PeerColumn, spec: Record<string, unknown>): Promise<[Peer, Record<string, string>]> {
-    const child = spawn(py.exe, [PEER_SCRIPT, JSON.stringify(spec)], { env: PEER_ENV[column], stdio: ["pipe", "pipe", "pipe"] });
-    const peer = new Peer(child, `${column} (${spec.name})`);
-    return [peer, await peer.#read()];
-  }
-
-  async #read<T>(): Promise<T> {
-    const { value, done } = await this.#lines.next();
-    if (done) {
-      const code = await new Promise<number | null>((res) => (this.child.exitCode !== null ? res(this.child.exitCode) : this.child.once("close", res)));
-      throw new Error(`bench/peer_attacks.py ${this.what} exited (${code}):\n${this.#stderr.trim()}`);
-    }
-    return JSON.parse(value) as T;
-  }
-
-  async attack(req: AttackRequest): Promise<AttackAnswer> {
-    this.child.stdin.write(`${JSON.stringify(req)}\n`);
-    return this.#read<AttackAnswer>();
-  }
-
-  async close(): Promise<void> {
-    const closed = new Promise((res) => (this.child.exitCode !== null ? res(null) : this.child.once("close", res)));
-    this.child.stdin.end();
-    await closed;
-  }
-}
-
 function median(xs: readonly number[]): number | undefined {
   if (xs.length === 0) return undefined;
   const s = [...xs].sort((a, b) => a - b);
@@ -208,7 +168,7 @@ async function benchCase(c: Case, py: Python | undefined, foolbox: boolean, dir:
     const spec = { name: c.name, options: info.options, weights, inputs, threads: torch.getNumThreads(), epsilon: EPSILON, rel_stepsize: REL_STEPSIZE };
     const wanted: PeerColumn[] = py ? ["peer_user", "peer_same_settings", ...(foolbox ? ["foolbox" as const] : [])] : [];
     for (const column of wanted) {
-      const [peer, hello] = await Peer.start(py!, column, { ...spec, impl: column === "foolbox" ? "foolbox" : "loop" });
+      const [peer, hello] = await Peer.start<Record<string, string>>(py!, PEER_SCRIPT, PEER_ENV[column], { ...spec, impl: column === "foolbox" ? "foolbox" : "loop" }, `${column} (${spec.name})`);
       if (hello.error) {
         console.log(`notice: Foolbox column skipped for ${c.key}: cannot import Foolbox 3 from $FOOLBOX_SRC/$EAGERPY_SRC (${hello.error})`);
         await peer.close();
@@ -236,7 +196,7 @@ async function benchCase(c: Case, py: Python | undefined, foolbox: boolean, dir:
     // The agreement check doubles as every column's warm-up (first-call allocations, kernel choice).
     process.stderr.write(`${c.label}: agreement `);
     const answers: PerColumn<AttackAnswer> = { advdyn: advdyn(pgd(false), 0, checkFile) };
-    for (const col of columns) if (col !== "advdyn") answers[col] = await peers[col]!.attack(request(false, 0, checkFile));
+    for (const col of columns) if (col !== "advdyn") answers[col] = await peers[col]!.request<AttackAnswer>(request(false, 0, checkFile));
     let agreement: Agreement | null = null;
     if (columns.length > 1) {
       const peerColumns = columns.filter((col): col is PeerColumn => col !== "advdyn");
@@ -258,7 +218,7 @@ async function benchCase(c: Case, py: Python | undefined, foolbox: boolean, dir:
     for (let r = 0; r < n; r++) {
       // rotating the order: no column always runs right after the same other one
       for (const col of [...columns.slice(r % columns.length), ...columns.slice(0, r % columns.length)]) {
-        const a = col === "advdyn" ? advdyn(timed, r) : await peers[col]!.attack(request(true, r));
+        const a = col === "advdyn" ? advdyn(timed, r) : await peers[col]!.request<AttackAnswer>(request(true, r));
         samples[col]!.push(a.seconds);
         successes[col]!.push(a.success / c.images);
         await sleep(HANDOVER_MS);

@@ -1,5 +1,8 @@
-// What the benchmarks share: the peer environments and finding a Python with torch.
-import { execFileSync } from "node:child_process";
+// What the benchmarks share: the peer environments, finding a Python with torch, and the
+// long-lived peer processes that answer one JSON line per request.
+import { type ChildProcessByStdio, execFileSync, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import type { Readable, Writable } from "node:stream";
 
 // The variables advdyn tunes for itself. native.ts has put OMP_WAIT_POLICY into this process's
 // environment, so the "as a user runs it" peer must have them removed, not merely not added.
@@ -27,4 +30,45 @@ export function findPython(): Python | undefined {
     }
   }
   return undefined;
+}
+
+/** A long-lived Python peer (bench/peer_*.py): started with a JSON spec, it answers each JSON request line with one JSON line. */
+export class Peer {
+  #stderr = "";
+  readonly #lines: AsyncIterator<string>;
+  private constructor(private readonly child: ChildProcessByStdio<Writable, Readable, Readable>, readonly what: string) {
+    child.stderr.setEncoding("utf8").on("data", (s: string) => { this.#stderr = (this.#stderr + s).slice(-4000); });
+    this.#lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  }
+
+  /** Starts `script` and returns the peer with its first line (what the script reports on start). */
+  static async start<Hello>(py: Python, script: string, env: NodeJS.ProcessEnv, spec: Record<string, unknown>, what: string): Promise<[Peer, Hello]> {
+    const child = spawn(py.exe, [script, JSON.stringify(spec)], { env, stdio: ["pipe", "pipe", "pipe"] });
+    const peer = new Peer(child, `${script} ${what}`);
+    return [peer, await peer.#read<Hello>()];
+  }
+
+  async #read<T>(): Promise<T> {
+    const { value, done } = await this.#lines.next();
+    if (done) {
+      const code = await new Promise<number | null>((res) => (this.child.exitCode !== null ? res(this.child.exitCode) : this.child.once("close", res)));
+      throw new Error(`${this.what} exited (${code}):\n${this.#stderr.trim()}`);
+    }
+    return JSON.parse(value) as T;
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  async request<T>(message: unknown): Promise<T> {
+    this.child.stdin.write(`${JSON.stringify(message)}\n`);
+    return this.#read<T>();
+  }
+
+  async close(): Promise<void> {
+    const closed = new Promise((res) => (this.child.exitCode !== null ? res(null) : this.child.once("close", res)));
+    this.child.stdin.end();
+    await closed;
+  }
 }

@@ -6,19 +6,16 @@
 // each as a warm, long-lived process, and every figure is a median.
 //
 //   node dist/bench/models.js [--only SUBSTRING[,SUBSTRING…]] [--reps N]
-import { spawn, type ChildProcessByStdio } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
-import { createInterface } from "node:readline";
-import type { Readable, Writable } from "node:stream";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { models, optim, torch } from "../src/index.js";
 import { optimDefaults } from "../src/train/defaults.js";
 import { writeFileAtomic } from "../src/util/atomic.js";
-import { type Python, SAME_SETTINGS_ENV, TUNING, USER_ENV, findPython } from "./common.js";
+import { Peer, type Python, SAME_SETTINGS_ENV, TUNING, USER_ENV, findPython } from "./common.js";
 
 const F = torch.nn.functional;
 
@@ -81,47 +78,6 @@ export interface BenchModelsOptions {
   out?: string;
 }
 
-
-/** A long-lived peer_models.py process: it answers {"steps": n} with seconds per step. */
-class Peer {
-  #stderr = "";
-  readonly #lines: AsyncIterator<string>;
-  private constructor(private readonly child: ChildProcessByStdio<Writable, Readable, Readable>, readonly what: string) {
-    child.stderr.setEncoding("utf8").on("data", (s: string) => { this.#stderr = (this.#stderr + s).slice(-4000); });
-    this.#lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  }
-
-  /** Starts the peer and returns it with its first line (the logits check, when asked for). */
-  static async start(py: Python, column: PeerColumn, spec: Record<string, unknown>): Promise<[Peer, Record<string, number>]> {
-    const child = spawn(py.exe, [PEER_SCRIPT, JSON.stringify(spec)], { env: PEER_ENV[column], stdio: ["pipe", "pipe", "pipe"] });
-    const peer = new Peer(child, `${column} (${spec.name})`);
-    return [peer, await peer.#read()];
-  }
-
-  async #read(): Promise<Record<string, number>> {
-    const { value, done } = await this.#lines.next();
-    if (done) {
-      const code = await new Promise<number | null>((res) => (this.child.exitCode !== null ? res(this.child.exitCode) : this.child.once("close", res)));
-      throw new Error(`bench/peer_models.py ${this.what} exited (${code}):\n${this.#stderr.trim()}`);
-    }
-    return JSON.parse(value) as Record<string, number>;
-  }
-
-  get pid(): number {
-    return this.child.pid!;
-  }
-
-  async steps(n: number): Promise<number> {
-    this.child.stdin.write(`${JSON.stringify({ steps: n })}\n`);
-    return (await this.#read()).seconds!;
-  }
-
-  async close(): Promise<void> {
-    const closed = new Promise((res) => (this.child.exitCode !== null ? res(null) : this.child.once("close", res)));
-    this.child.stdin.end();
-    await closed;
-  }
-}
 
 /**
  * Jiffies of the whole machine (busy, total) and of the given processes, from Linux's /proc; null
@@ -204,9 +160,9 @@ async function benchModel(entry: (typeof MODELS)[number], py: Python | undefined
     for (const column of PEERS) {
       if (!py) break;
       const check = column === "peer_user";
-      const [peer, hello] = await Peer.start(py, column, {
+      const [peer, hello] = await Peer.start<Record<string, number>>(py, PEER_SCRIPT, PEER_ENV[column], {
         name: entry.name, options: info.options, weights, inputs, check, threads: torch.getNumThreads(), ...optimizerSpec(o),
-      });
+      }, `${column} (${entry.name})`);
       peers[column] = peer;
       if (check) {
         const { max_abs_diff, max_abs_logit } = hello as { max_abs_diff: number; max_abs_logit: number };
@@ -225,7 +181,7 @@ async function benchModel(entry: (typeof MODELS)[number], py: Python | undefined
       return (performance.now() - t0) / 1e3 / n;
     };
     const run = async (column: Column, n: number): Promise<number> => {
-      const s = column === "advdyn" ? advdynSteps(n) : await peers[column]!.steps(n);
+      const s = column === "advdyn" ? advdynSteps(n) : await (await peers[column]!.request<{ seconds: number }>({ steps: n })).seconds;
       await sleep(HANDOVER_MS);
       return s;
     };
