@@ -6,7 +6,7 @@ import { FMN } from "../attacks/fmn.js";
 import { PGD } from "../attacks/fixed.js";
 import { AttackModel } from "../attacks/model.js";
 import type { Attack } from "../attacks/types.js";
-import { layerSpectra, linearPredictor, linearityGap, matchedRandom, meanSpectrum, pathAnalysis, summarizeSpectrum } from "../analysis/index.js";
+import { centredSpectrum, layerSpectra, linearPredictor, linearityGap, matchedRandom, meanSpectrum, pathAnalysis, summarizeSpectrum } from "../analysis/index.js";
 import type { Dataset } from "../data/dataset.js";
 import type { Module } from "../nn/module.js";
 import type { ResultRow } from "../store/db.js";
@@ -142,13 +142,9 @@ function betaRows(rows: Rows, attack: string, module: Module, model: AttackModel
   rows.curve(attack, "beta_angular", numbers(s.angular.mean(0)));
   return new Map([
     ["beta", torch.keep(beta.to("float32").contiguous())],
-    ["beta_log_magnitude", torch.keep(meanSpectrumPerClass(beta))],
+    // log|β̂_c| per class (luminance, centred), for the β̂ panels.
+    ["beta_log_magnitude", torch.keep(centredSpectrum(beta).abs().log().to("float32").cpu().contiguous())],
   ]);
-}
-
-/** log|β̂_c| per class (luminance, centred), for the β̂ panels. */
-function meanSpectrumPerClass(beta: Tensor): Tensor {
-  return torch.stack([...Array(beta.shape[0]!).keys()].map((c) => meanSpectrum(beta.narrow(0, c, 1)).logMagnitude)).to("float32");
 }
 
 function pgdAttack(a: AttackSpec): PGD {

@@ -170,18 +170,20 @@ async function measureRun(
   const progress = o.progress === false ? undefined : new Progress(`${m.key} attack`, todo.length, "ckpt");
   const finalFile = paths.tensors(d.key, m.key, seed, tag(final), attack.key);
   const breakpointEpochs = new Set(spec.breakpoints?.epochs ?? []);
+  // The final checkpoint's perturbations, read once for all earlier checkpoints (after the final's job wrote them).
+  let saved: Map<string, torch.Tensor> | undefined;
   let ran = 0;
   try {
     log(`measuring ${todo.length} checkpoint${todo.length > 1 ? "s" : ""} (${attack.key}, ${data.labels.shape[0]} ${attack.split} examples)`);
     for (const { c, key } of todo) {
       const began = performance.now();
       const module = loadCheckpointModel(run, config, c);
-      const saved = c !== final && needsFinal ? torch.loadSafetensors(finalFile).tensors : undefined;
+      if (c !== final && needsFinal) saved ??= torch.loadSafetensors(finalFile).tensors;
       try {
         const measurement = measureCheckpoint({
           spec, module, linear: m.linear, data, seed,
           key: { dataset: d.key, model: m.key, seed, checkpoint: tag(c), epoch: c.epoch, iteration: c.iteration, final: c === final },
-          ...(saved ? { final: finalPerturbations(saved) } : {}),
+          ...(c !== final && saved ? { final: finalPerturbations(saved) } : {}),
           // Breakpoints at epoch checkpoints only (the paper's snapshots are epochs).
           breakpoints: c.file === RunDir.epochFile(c.epoch) && breakpointEpochs.has(c.epoch),
         });
@@ -199,12 +201,12 @@ async function measureRun(
         ran++;
       } finally {
         module.dispose();
-        if (saved) torch.dispose([...saved.values()]);
       }
       progress?.tick(1, { ckpt: tag(c) });
     }
   } finally {
     torch.dispose(data);
+    if (saved) torch.dispose([...saved.values()]);
   }
   return { ran, skipped: jobs.length - ran };
 }
