@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { analysis, torch } from "../src/index.js";
-import { AttackModel } from "../src/attacks/model.js";
+import { AttackModel } from "../src/nn/attack-model.js";
 import { createModel } from "../src/models/index.js";
 import type { Module } from "../src/nn/index.js";
 import type { Tensor } from "../src/torch/index.js";

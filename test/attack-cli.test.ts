@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync, readdirSync, statSync } from "node:fs";
+import { readFileSync, readdirSync, statSync, truncateSync } from "node:fs";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { torch } from "../src/index.js";
+import { values } from "./helpers.js";
 
 const bin = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", timeout: 300_000 });
@@ -27,24 +28,35 @@ test("advdyn attack stores per-checkpoint perturbations and results, skips finis
     assert.ok(s.perEpsilon[1].meanLinf <= 8 / 255 + 1e-6);
   }
   const dir = join(out, "attacks", key);
-  const { tensors } = torch.loadSafetensors(join(dir, "epoch-0001.safetensors"));
+  const file = join(dir, "epoch-0001", "attack.safetensors");
+  const { tensors } = torch.loadSafetensors(file);
   assert.deepEqual(tensors.get("delta.1")!.shape, [48, 3, 32, 32]);
   assert.ok(tensors.get("delta.1")!.abs().max().item() <= 8 / 255 + 1e-6);
   assert.deepEqual(tensors.get("success")!.shape, [48, 2]);
+  // The adversarial class is the argmax of the stored adversarial logits.
+  assert.deepEqual(tensors.get("logits")!.shape, [48, 2, 10]);
+  assert.deepEqual(values(tensors.get("adversarial_class")!), values(tensors.get("logits")!.argmax(2)));
   torch.dispose([...tensors.values()]);
-  const before = statSync(join(dir, "epoch-0001.json")).mtimeMs;
+  const summary = join(dir, "epoch-0001", "summary.json");
+  const before = statSync(summary).mtimeMs;
   const again = run(...args);
   assert.equal(again.status, 0, again.stderr);
-  assert.equal(statSync(join(dir, "epoch-0001.json")).mtimeMs, before, "finished checkpoints are not recomputed");
+  assert.equal(statSync(summary).mtimeMs, before, "finished checkpoints are not recomputed");
   assert.deepEqual(JSON.parse(again.stdout).summaries, summaries);
   assert.ok(readdirSync(dir).includes("attack.json"));
+  // A damaged output makes its checkpoint's job absent: it is redone, and gives the same results.
+  truncateSync(file, 100);
+  const repaired = run(...args);
+  assert.equal(repaired.status, 0, repaired.stderr);
+  assert.notEqual(statSync(summary).mtimeMs, before, "the damaged checkpoint was redone");
+  assert.deepEqual(JSON.parse(repaired.stdout).summaries, summaries);
   assert.equal(JSON.parse(readFileSync(join(dir, "attack.json"), "utf8")).examples, 48);
 });
 
 test("attack option errors name the option and exit 2", () => {
   for (const [args, message] of [
     [["attack", "/nonexistent-run"], /--eps: pgd is a fixed-ε attack and needs --eps/],
-    [["attack", "x", "--eps", "8/255", "--attack", "cw", "--norm", "linf"], /--norm: cw supports l2, got 'linf'/],
+    [["attack", "x", "--eps", "8/255", "--attack", "cw", "--norm", "linf"], /cw: option 'norm' = "linf" is not allowed; allowed: "l2"/],
     [["attack", "x", "--eps", "eight"], /--eps: expected a number/],
   ] as const) {
     const r = run(...args);

@@ -195,7 +195,7 @@ test("IDX reader: magic, sizes, counts, label range, gzip and missing files are 
 }));
 
 test("loadDataset refuses unknown names and splits", () => {
-  assert.throws(() => data.loadDataset("svhn" as data.DatasetName), /dataset: expected one of cifar10, cifar100, mnist, fashion-mnist, fourier-classes, hidden-shortcut, orthogonal, got "svhn"/);
+  assert.throws(() => data.loadDataset("svhn" as data.DatasetName), /dataset: expected one of cifar10, cifar100, mnist, fashion-mnist, fourier-classes, hidden-shortcut, orthogonal, folder, got "svhn"/);
   assert.throws(() => data.loadDataset("fourier-classes", { split: "val" as data.Split }), /split: expected train or test, got "val"/);
   assert.throws(() => data.loadDataset("hidden-shortcut", { hiddenShortcut: { base: "orthogonal" as "mnist" } }), /hiddenShortcut\.base: expected one of/);
 });

@@ -7,7 +7,7 @@ import { torch } from "../src/index.js";
 import { Linear, type Module } from "../src/nn/index.js";
 import {
   createModel, describeModel, hiddenConvLayers, isExactlyLinear, lcSweepChannels, modelInfo, modelInfoFor, modelNames,
-  ModelOptionError, type HiddenStack,
+  OptionError, type HiddenStack,
 } from "../src/models/index.js";
 import { assertClose, f64, values } from "./helpers.js";
 
@@ -423,7 +423,7 @@ test("bad options are errors that name the option and the allowed values", () =>
   assert.throws(() => createModel("bwconv", { kernel: "3" }), /option 'kernel' = "3"/);
   const before = torch.memory().tensors;
   for (const [name, o, re] of cases) {
-    assert.throws(() => createModel(name, o), (e: Error) => e instanceof ModelOptionError && re.test(e.message), `${name} ${JSON.stringify(o)}`);
+    assert.throws(() => createModel(name, o), (e: Error) => e instanceof OptionError && re.test(e.message), `${name} ${JSON.stringify(o)}`);
   }
   assert.equal(torch.memory().tensors, before, "a rejected model allocates nothing");
   const { summary, options } = describeModel("bwconv");

@@ -1,12 +1,13 @@
-// A small study folder written the way the study runner writes one (study.json, results.duckdb
-// through src/store/db.ts, tensors/*.safetensors), with known values for the report tests.
+// A small study folder written the way the study runner writes one (study.json, each job's rows
+// through the job store, results.duckdb built from them, tensors/*.safetensors), with known
+// values for the report tests.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { torch } from "../src/index.js";
-import { ResultsDb, type ResultRow } from "../src/store/db.js";
-import { writeJson } from "../src/store/json.js";
-import type { StudyFile } from "../src/studies/runner.js";
-import type { ModelEntry } from "../src/studies/spec.js";
+import type { ResultRow } from "../src/store/db.js";
+import { type JobRecord, JobStore } from "../src/store/jobs.js";
+import { type ModelEntry, type StudyFile, StudyFolder } from "../src/store/study-folder.js";
+import { writeJson } from "../src/util/json.js";
 import { uniform } from "./helpers.js";
 
 export const H = 8;
@@ -40,10 +41,8 @@ export async function writeFixtureStudy(dir: string): Promise<Fixture> {
     study: "fixture", scale: "smoke", description: "report test fixture", created: "2025-01-01T00:00:00.000Z",
     versions: { advdyn: "0.1.0", node: process.version, duckdb: "test" },
     spec: {
-      study: "ifr", scale: "smoke", description: "report test fixture", datasets: [{ key: dataset, name: dataset }], models: MODELS, seeds: [0, 1],
-      train: { epochs: 2, batchSize: 32, checkpointEveryIters: 0, earlyEpochs: 0 },
-      attack: { key: "pgd-linf", eps: 8 / 255, steps: 10, stepsize: 0.01, randomStart: false, examples: EXAMPLES, split: "test", batchSize: EXAMPLES },
-      checkpoints: "all", minimalNorm: null, transfer: true, breakpoints: { epochs: [0, 1, 2], examples: EXAMPLES * 2, points: 10 }, layerSpectra: false,
+      study: "ifr", scale: "smoke", description: "report test fixture", models: MODELS,
+      jobs: MODELS.flatMap((m) => SEEDS[m.key]!.map((seed) => ({ id: `tensors/${dataset}/${m.key}/seed-${seed}`, kind: "measure", tags: { dataset, model: m.key, seed }, inputs: {} }))),
       tables: [
         { id: "table1", title: "Table 1: frequency-domain norms, linear models", attack: "pgd-linf",
           columns: [{ quantity: "delta_hat_l2", label: "‖δ̂‖₂" }, { quantity: "delta_hat_l1", label: "‖δ̂‖₁" }],
@@ -54,7 +53,8 @@ export async function writeFixtureStudy(dir: string): Promise<Fixture> {
     },
   };
   writeJson(join(dir, "study.json"), info);
-  const db = await ResultsDb.open(join(dir, "results.duckdb"), info.study);
+  const store = new JobStore(dir);
+  const records: JobRecord[] = [];
   const all: ResultRow[] = [];
   const tensors: Fixture["tensors"] = {};
   let seedNo = 1;
@@ -63,7 +63,7 @@ export async function writeFixtureStudy(dir: string): Promise<Fixture> {
     for (const seed of SEEDS[m.key]!) {
       for (let epoch = 0; epoch <= 2; epoch++) {
         const checkpoint = `epoch-${String(epoch).padStart(4, "0")}`;
-        const base = { dataset, model: m.key, seed, checkpoint, epoch, iteration: epoch * ITERS_PER_EPOCH, final: epoch === 2 };
+        const base = { dataset, model: m.key, seed, checkpoint, epoch, iteration: epoch * ITERS_PER_EPOCH, best: epoch === 2 };
         const rows: ResultRow[] = [];
         const add = (attack: string, quantity: string, value: number, bin: number | null = null, example: number | null = null) =>
           rows.push({ ...base, attack, quantity, bin, example, value });
@@ -71,7 +71,7 @@ export async function writeFixtureStudy(dir: string): Promise<Fixture> {
         add("", "train_accuracy", 30 + 30 * epoch + rand(1, 0, 5)[0]!);
         add("", "test_accuracy", 25 + 25 * epoch + rand(1, 0, 5)[0]!);
         add("pgd-linf", "success_rate", 20 + 30 * epoch + rand(1, 0, 5)[0]!);
-        add("pgd-linf@final", "success_rate", 10 + 20 * epoch);
+        add("pgd-linf@best", "success_rate", 10 + 20 * epoch);
         for (const q of PER_EXAMPLE) rand(EXAMPLES, 1, 10).forEach((v, i) => add("pgd-linf", q, v, null, i));
         for (const [q, bins] of [["delta_radial", 6], ["delta_angular", 18]] as const) {
           const r = rand(bins);
@@ -86,7 +86,8 @@ export async function writeFixtureStudy(dir: string): Promise<Fixture> {
             rand(EXAMPLES * 2, 0, 0.2).forEach((v, i) => add("pgd-linf", `${o}_random`, v, null, i));
           }
         }
-        await db.commitJob({ key: `${m.key}/${seed}/${checkpoint}`, kind: "measure", dataset, model: m.key, seed, checkpoint, spec: {}, seconds: 0 }, rows);
+        const id = `tensors/${dataset}/${m.key}/seed-${seed}/${checkpoint}`;
+        records.push(await store.commit({ key: `${m.key}-${seed}-${checkpoint}`, kind: "measure", id, tags: { dataset, model: m.key, seed }, inputs: {}, deps: {}, info: {}, seconds: 0 }, [], rows));
         all.push(...rows);
         if (seed !== 0) continue;
         const arrays: Record<string, { shape: number[]; data: Float32Array }> = {
@@ -107,6 +108,11 @@ export async function writeFixtureStudy(dir: string): Promise<Fixture> {
       }
     }
   }
-  db.close();
+  const folder = StudyFolder.open(dir, info.spec);
+  try {
+    await folder.buildResults(info.study, records);
+  } finally {
+    folder.close();
+  }
   return { dir, info, rows: all, tensors };
 }

@@ -57,7 +57,7 @@ test("radial/angular energy figures show the seed-averaged stored curves", () =>
     const v = values(fig(`energy-${q}`));
     for (const m of MODELS) {
       const bins = Math.max(...fx.rows.filter((r) => r.quantity === q).map((r) => r.bin!)) + 1;
-      const want = Array.from({ length: bins }, (_, b) => mean(pick((r) => r.model === m.key && r.final && r.quantity === q && r.bin === b)));
+      const want = Array.from({ length: bins }, (_, b) => mean(pick((r) => r.model === m.key && r.best && r.quantity === q && r.bin === b)));
       const got = v.filter((r) => r.key === m.key).sort((a, b) => Number(a.bin) - Number(b.bin));
       assertClose(got.map((r) => Number(r.value)), want, 1e-12, `${q} ${m.key}`);
       assert.ok(got.every((r) => r.model === m.label));
@@ -77,7 +77,7 @@ test("training-dynamics figures show stored accuracies, success and transfer rat
     assertClose(Number(r.value), want, 1e-12, `${r.key} ${r.checkpoint} ${r.attack} ${r.quantity}`);
     assert.equal(r.t, Number(String(r.checkpoint).slice(6)), "x axis is the epoch");
   }
-  assert.ok(v.some((r) => r.attack === "pgd-linf@final"), "transfer series");
+  assert.ok(v.some((r) => r.attack === "pgd-linf@best"), "transfer series");
   const n = values(fig("dynamics-norms"));
   assert.equal(n.length, MODELS.length * 3 * 2);
   for (const r of n) {
@@ -149,22 +149,22 @@ test("sweep panels group the models of a study.json group along their varying op
   const v = values(fig("sweep-alpha-statistics"));
   assert.deepEqual(new Set(v.map((r) => r.x)), new Set([0.1, 10]));
   for (const r of v) {
-    const xs = pick((x) => x.model === r.key && x.final && x.quantity === r.quantity && x.example !== null);
+    const xs = pick((x) => x.model === r.key && x.best && x.quantity === r.quantity && x.example !== null);
     assertClose([Number(r.mean), Number(r.std)], [mean(xs), std(xs)], 1e-9);
   }
   has(fig("sweep-alpha-statistics").svg, /initScale/);
   assert.equal(fig("sweep-alpha-spectra-delta").panels!.length, 2);
 });
 
-test("tables: ours is mean ± std of the final checkpoint's rows, beside the paper's numbers", () => {
+test("tables: ours is mean ± std of the best checkpoint's rows, beside the paper's numbers", () => {
   const t = report.tables.find((x) => x.table.id === "table1")!;
   const cell = t.ours[0]![0]!;
-  const xs = pick((r) => r.model === "fc-a0.1" && r.final && r.quantity === "delta_hat_l2" && r.attack === "pgd-linf");
+  const xs = pick((r) => r.model === "fc-a0.1" && r.best && r.quantity === "delta_hat_l2" && r.attack === "pgd-linf");
   assert.equal(xs.length, 10, "both seeds' examples");
   assertClose([cell.mean, cell.std], [mean(xs), std(xs)], 1e-9);
   assert.deepEqual(t.labels, ["FC linear α=0.1", "FC linear α=10"]);
   const acc = report.tables.find((x) => x.table.id === "table4")!.ours[0]![0]!;
-  assertClose(acc.mean, pick((r) => r.model === "fc-a10" && r.final && r.quantity === "test_accuracy"), 1e-12);
+  assertClose(acc.mean, pick((r) => r.model === "fc-a10" && r.best && r.quantity === "test_accuracy"), 1e-12);
   const html = readFileSync(report.html, "utf8");
   assert.match(html, new RegExp(`${cell.mean.toFixed(2)} ± ${cell.std.toFixed(2)}</td><td class="paper">20\\.77 ± 1\\.23<`), "ours beside the paper's");
   assert.match(html, new RegExp(`>${acc.mean.toFixed(2)}</td><td class="paper">41\\.00<`), "one seed: no ± std");
@@ -180,7 +180,7 @@ test("a smoke-scale study's report shows its results.csv and tensors files", () 
   const cols = head!.split(",");
   const csv = lines.map((l) => Object.fromEntries(l.split(",").map((v, i) => [cols[i], v])));
   for (const r of values(smoke.content.find((f) => f.id === "energy-delta_radial")!)) {
-    const xs = csv.filter((c) => c.model === r.key && c.final === "true" && c.attack === "pgd-linf" && c.quantity === "delta_radial" && c.bin === String(r.bin)).map((c) => Number(c.value));
+    const xs = csv.filter((c) => c.model === r.key && c.best === "true" && c.attack === "pgd-linf" && c.quantity === "delta_radial" && c.bin === String(r.bin)).map((c) => Number(c.value));
     assert.ok(xs.length > 0);
     assertClose(Number(r.value), mean(xs), 1e-9, `bin ${r.bin}`);
   }
@@ -212,7 +212,7 @@ test("advdyn report: errors name the missing folder or file", async () => {
   const root = mkdtempSync(join(tmpdir(), "advdyn-report-bad-"));
   await assert.rejects(reportCommand([join(root, "nope")]), /nope: no such study folder/);
   await assert.rejects(reportCommand([root]), /study\.json: missing/);
-  writeFileSync(join(root, "study.json"), JSON.stringify({ study: "x", spec: { models: [], tables: [] } }));
+  writeFileSync(join(root, "study.json"), JSON.stringify({ study: "x", spec: { models: [], tables: [], jobs: [] } }));
   await assert.rejects(reportCommand([root]), /results\.duckdb: missing/);
   await assert.rejects(reportCommand([]), /expected one study folder/);
 });
@@ -273,7 +273,7 @@ test("layer singular values of an init-scale smoke study are the stored sv:* row
   assert.ok(f, `no layer figure in ${alpha.content.map((x) => x.id).join(", ")}`);
   const [head, ...lines] = readFileSync(join(dir, "results.csv"), "utf8").trim().split("\n");
   const cols = head!.split(",");
-  const csv = lines.map((l) => Object.fromEntries(l.split(",").map((v, i) => [cols[i], v]))).filter((c) => c.quantity!.startsWith("sv:") && c.final === "true");
+  const csv = lines.map((l) => Object.fromEntries(l.split(",").map((v, i) => [cols[i], v]))).filter((c) => c.quantity!.startsWith("sv:") && c.best === "true");
   const shown = values(f);
   assert.equal(shown.length, csv.length);
   const labels = new Map(alpha.info.spec.models.map((m) => [m.label, m.key]));

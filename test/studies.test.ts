@@ -7,7 +7,8 @@ import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { ResultsDb } from "../src/store/db.js";
 import { studySpec } from "../src/studies/catalog.js";
-import { jobKey } from "../src/studies/runner.js";
+import { jobKey } from "../src/studies/graph.js";
+import type { MeasureInputs } from "../src/studies/kinds/index.js";
 
 const bin = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 const root = mkdtempSync(join(tmpdir(), "advdyn-studies-"));
@@ -16,10 +17,10 @@ const study = (...args: string[]) => spawnSync(process.execPath, [bin, "study", 
 
 /** Every result row, in a fixed order, as text (the database's content up to job timings). */
 async function contents(dir: string): Promise<{ rows: string[]; jobs: string[] }> {
-  const db = await ResultsDb.open(join(dir, "results.duckdb"), "", { readOnly: true });
+  const db = await ResultsDb.open(join(dir, "results.duckdb"));
   try {
     const rows = await db.query("SELECT * FROM results ORDER BY ALL");
-    const jobs = await db.query("SELECT key, kind, dataset, model, seed, checkpoint, spec FROM jobs ORDER BY key");
+    const jobs = await db.query("SELECT key, kind, id, inputs, deps, info, rows FROM jobs ORDER BY key");
     return { rows: rows.map((r) => JSON.stringify(r)), jobs: jobs.map((r) => JSON.stringify(r)) };
   } finally {
     db.close();
@@ -27,7 +28,7 @@ async function contents(dir: string): Promise<{ rows: string[]; jobs: string[] }
 }
 
 async function query(dir: string, sql: string) {
-  const db = await ResultsDb.open(join(dir, "results.duckdb"), "", { readOnly: true });
+  const db = await ResultsDb.open(join(dir, "results.duckdb"));
   try {
     return await db.query(sql);
   } finally {
@@ -41,17 +42,24 @@ test("job keys are stable under key order and change with any input", () => {
   assert.notEqual(jobKey({ eps: 8 / 255 }), jobKey({ eps: 8 / 256 }));
 });
 
-test("every study has a spec at every scale, with unique model keys and tables naming its models", () => {
+test("every study has a spec at every scale: unique model keys, tables naming its models, a train job per model before its measure job", () => {
   for (const name of ["ifr", "init-scale", "dynamics", "kernel-size", "architectures", "hidden-shortcut"] as const) {
     for (const scale of ["smoke", "demo", "paper"] as const) {
       const spec = studySpec(name, { scale });
       const keys = spec.models.map((m) => m.key);
       assert.equal(new Set(keys).size, keys.length, `${name}/${scale}: duplicate model keys`);
       for (const t of spec.tables) for (const r of t.rows) assert.ok(keys.includes(r.model), `${name}/${scale} table ${t.id}: unknown model ${r.model}`);
-      assert.equal(spec.datasets[0]!.name, scale === "paper" ? "cifar10" : "fourier-classes");
+      const trains = spec.jobs.filter((j) => j.kind === "train");
+      assert.deepEqual(new Set(trains.map((j) => j.tags.model)), new Set(keys), `${name}/${scale}: one train job per model`);
+      assert.equal((trains[0]!.inputs.dataset as { name: string }).name, scale === "paper" ? "cifar10" : "fourier-classes");
+      for (const m of spec.jobs.filter((j) => j.kind === "measure")) {
+        const run = spec.jobs.findIndex((j) => j.id === m.deps!.run);
+        assert.ok(run >= 0 && run < spec.jobs.indexOf(m), `${name}/${scale}: ${m.id} measures a run trained before it`);
+      }
     }
   }
-  assert.deepEqual(studySpec("dynamics", { scale: "paper" }).breakpoints?.epochs, [0, 5, 10, 20, 25, 40]);
+  const dynamics = studySpec("dynamics", { scale: "paper" }).jobs.find((j) => j.kind === "measure")!;
+  assert.deepEqual((dynamics.inputs as unknown as MeasureInputs).breakpoints?.epochs, [0, 5, 10, 20, 25, 40]);
 });
 
 test("a smoke ifr study runs end to end, then again with nothing recomputed", async () => {
@@ -71,8 +79,8 @@ test("a smoke ifr study runs end to end, then again with nothing recomputed", as
   assert.deepEqual(await contents(dir), before);
 
   // One row per measured quantity: per-example spectra of successful attacks only, β of linear models only.
-  const [succ] = await query(dir, "SELECT value FROM results WHERE model = 'fc-linear' AND final AND attack = 'pgd-linf' AND quantity = 'successes'");
-  const [perExample] = await query(dir, "SELECT count(*) AS n FROM results WHERE model = 'fc-linear' AND final AND quantity = 'delta_hat_l1'");
+  const [succ] = await query(dir, "SELECT value FROM results WHERE model = 'fc-linear' AND best AND attack = 'pgd-linf' AND quantity = 'successes'");
+  const [perExample] = await query(dir, "SELECT count(*) AS n FROM results WHERE model = 'fc-linear' AND best AND quantity = 'delta_hat_l1'");
   assert.equal(perExample!.n, succ!.value);
   const beta = await query(dir, "SELECT DISTINCT model FROM results WHERE quantity = 'beta_hat_l1' ORDER BY model");
   assert.deepEqual(beta.map((r) => r.model), ["fc-linear", "fwconv-linear"]);
@@ -89,11 +97,11 @@ test("a smoke ifr study runs end to end, then again with nothing recomputed", as
   assert.equal(csv.length - 1, before.rows.length);
 });
 
-test("a study folder refuses another study's settings, and bad arguments name the problem", () => {
+test("a study folder refuses another study's settings, naming the field, and bad arguments name the problem", () => {
   const dir = join(root, "ifr");
-  const other = study("ifr", "--scale", "smoke", "--seeds", "1", "--out", dir);
+  const other = study("ifr", "--scale", "smoke", "--epochs", "2", "--out", dir);
   assert.equal(other.status, 1);
-  assert.match(other.stderr, /study\.json: this folder holds another study/);
+  assert.match(other.stderr, /study\.json: jobs\[0\]\.inputs\.train\.epochs is 1 here, 2 in this command/);
   const bad = study("nope", "--out", join(root, "x"));
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /unknown study 'nope' \(expected: ifr, init-scale/);
@@ -108,7 +116,7 @@ test("kill -9 at a random moment, then a rerun, gives the database an uninterrup
   assert.equal(ref.status, 0, ref.stderr);
   const expected = await contents(reference);
   // Transfer and breakpoints were measured on the earlier checkpoints.
-  assert.ok(expected.rows.some((r) => r.includes('"attack":"pgd-linf@final"')));
+  assert.ok(expected.rows.some((r) => r.includes('"attack":"pgd-linf@best"')));
   assert.ok(expected.rows.some((r) => r.includes('"quantity":"flips_ever_random"')));
 
   const dir = join(root, "dyn-killed");
@@ -129,9 +137,9 @@ test("kill -9 at a random moment, then a rerun, gives the database an uninterrup
 test("a diverging model is recorded and the study goes on", async () => {
   // A huge learning rate through a tiny custom study spec written as the runner reads it.
   const { runStudy } = await import("../src/studies/runner.js");
-  const spec = studySpec("ifr", { scale: "smoke" });
-  spec.models = spec.models.filter((m) => m.key !== "bwconv-relu").map((m) => (m.key === "fc-linear" ? { ...m, optim: { lr: 1e6 } } : m));
-  spec.tables = spec.tables.map((t) => ({ ...t, rows: t.rows.filter((r) => r.model !== "bwconv-relu") }));
+  const spec = studySpec("ifr", { scale: "smoke", models: ["fc-linear", "fwconv-linear"] });
+  const fcTrain = spec.jobs.find((j) => j.kind === "train" && j.tags.model === "fc-linear")!;
+  fcTrain.inputs = { ...fcTrain.inputs, optim: { lr: 1e6 } };
   const dir = join(root, "diverge");
   const lines: string[] = [];
   const result = await runStudy(spec, dir, { progress: false, log: (l) => lines.push(l) });

@@ -1,6 +1,6 @@
 // ReLU breakpoints and gradient roughness along the segment from x to x + u (SCIENCE §1.10,
 // §5.5, §7 ), for an adversarial u = δ or its matched random control.
-import type { AttackModel } from "../attacks/model.js";
+import type { AttackModel } from "../nn/attack-model.js";
 import * as torch from "../torch/index.js";
 import type { Tensor } from "../torch/index.js";
 import { asAttackModel, inputOptions, type AnalysedModel } from "./linear.js";

@@ -6,3 +6,4 @@ export {
 export { linearPredictor, linearityGap, type AnalysedModel } from "./linear.js";
 export { matchedRandom, pathAnalysis, type PathOptions, type PathResult } from "./breakpoints.js";
 export { convSingularValues, layerSpectra, type LayerSpectrum } from "./layers.js";
+export { QUANTITIES, allQuantities, findQuantity, quantity, type Quantity } from "./quantities.js";

@@ -2,7 +2,7 @@
 // layers by Sedghi, Gupta & Long (2019), "The singular values of convolutional layers": a
 // circular convolution is block-diagonalised by the 2-D DFT, so its singular values are those of
 // the O×C matrices K̂(u, v) of the kernel's DFT at the input's size, over all n² frequencies.
-import type { AttackModel } from "../attacks/model.js";
+import type { AttackModel } from "../nn/attack-model.js";
 import { CircularConv2d, Conv2d } from "../nn/layers.js";
 import type { Module } from "../nn/module.js";
 import * as torch from "../torch/index.js";

@@ -3,7 +3,7 @@
 // them: they live in whatever scope created them.
 import * as torch from "../torch/index.js";
 import type { Tensor } from "../torch/index.js";
-import type { AttackModel } from "./model.js";
+import type { AttackModel } from "../nn/attack-model.js";
 
 function checkClasses(t: Tensor, what: string): void {
   if (!(t instanceof torch.Tensor)) throw new TypeError(`${what}: expected an int64 Tensor of class indices`);
@@ -108,6 +108,23 @@ export function nextClassTargets(labels: Tensor, numClasses: number): TargetedMi
 export function leastLikelyTargets(model: AttackModel, inputs: Tensor, labels: Tensor): TargetedMisclassification {
   const targets = torch.tidy(() => torch.noGrad(() => model.logits(inputs).argmin(1)));
   return new TargetedMisclassification(labels, targets);
+}
+
+/** How targeted attacks choose their targets; "none" is untargeted. */
+export type TargetMode = "none" | "random" | "least-likely" | "next";
+export const TARGET_MODES: readonly TargetMode[] = ["none", "random", "least-likely", "next"];
+
+/**
+ * The criterion of a batch for a target mode: the labels themselves (untargeted), random other
+ * classes (seeded), the next class (y + 1) mod C, or the clean input's least likely class.
+ */
+export function criterionFor(mode: TargetMode, model: AttackModel, x: Tensor, y: Tensor, classes: number, seed: number): CriterionLike {
+  switch (mode) {
+    case "none": return y;
+    case "random": return randomTargets(y, classes, seed);
+    case "next": return nextClassTargets(y, classes);
+    case "least-likely": return leastLikelyTargets(model, x, y);
+  }
 }
 
 /** A criterion as given to an attack: a Criterion, or labels (wrapped as Misclassification, as Foolbox does). */

@@ -4,8 +4,8 @@
 // (exponential until a first success) keeps the closest adversarial seen.
 import * as F from "../torch/functional.js";
 import * as torch from "../torch/index.js";
+import { adamStep_ } from "../torch/optim-step.js";
 import type { Tensor } from "../torch/index.js";
-import { Adam } from "../optim/adam.js";
 import type { Criterion } from "./criteria.js";
 import { logitMargin } from "./fmn.js";
 import { atleastKd, norms } from "./norms.js";
@@ -96,8 +96,10 @@ export class CarliniWagnerL2 extends MinimizationAttack {
         search = { ...search, consts: last };
       }
       const consts = torch.tidy(() => search.consts.to(x0.dtype));
+      // Adam on the perturbation in tanh space, with fresh moments for each c (Foolbox).
       const delta = torch.zerosLike(wAtt);
-      const adam = new Adam([delta], { lr: this.stepsize });
+      const [expAvg, expAvgSq] = [torch.zerosLike(wAtt), torch.zerosLike(wAtt)];
+      const hyper = { lr: this.stepsize, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
       const lossFn = (logits: Tensor, x: Tensor) => {
         const hinge = logitMargin(logits, criterion).add(this.confidence).relu().mul(consts);
         return hinge.add(x.sub(x0Rec).flatten(1).square().sum(1));
@@ -111,8 +113,8 @@ export class CarliniWagnerL2 extends MinimizationAttack {
           const x = t.mul(b).add(a);
           const { loss, logits, grad } = model.valueAndGrad(x, lossFn);
           // Chain rule through x = a + b·tanh(w): dx/dw = b·(1 − tanh²).
-          delta.grad = grad.mul(t.square().neg().add(1).mul(b));
-          adam.step();
+          const dw = grad.mul(t.square().neg().add(1).mul(b));
+          torch.noGrad(() => adamStep_(delta, dw, expAvg, expAvgSq, step + 1, hyper));
           if (this.abortEarly && step % checkEvery === 0) {
             const total = loss.sum().item();
             if (!(total <= 0.9999 * previousLoss)) {
@@ -132,8 +134,7 @@ export class CarliniWagnerL2 extends MinimizationAttack {
         }, [x0]);
         if (aborted) break;
       }
-      adam.dispose();
-      torch.dispose([consts, delta]);
+      torch.dispose([consts, delta, expAvg, expAvgSq]);
       const next = torch.tidy(() => {
         const upper = torch.where(inner.found, search.consts, search.upper);
         const lower = torch.where(inner.found, search.lower, search.consts);

@@ -4,7 +4,7 @@
 import * as torch from "../torch/index.js";
 import type { Tensor } from "../torch/index.js";
 import type { Criterion } from "./criteria.js";
-import type { AttackModel } from "./model.js";
+import type { AttackModel } from "../nn/attack-model.js";
 import { atleastKd, clipToBounds } from "./norms.js";
 import { advance, MinimizationAttack, type MinimizeContext } from "./types.js";
 

@@ -4,6 +4,7 @@
 // the batch and the rest of a tensor as one example; none of them keeps a tensor alive.
 import * as torch from "../torch/index.js";
 import type { Generator, Tensor } from "../torch/index.js";
+import type { Bounds } from "../nn/attack-model.js";
 
 /** The distances attacks are measured in: number of changed coordinates, L1, L2, L∞. */
 export type Norm = "l0" | "l1" | "l2" | "linf";
@@ -12,7 +13,7 @@ export const NORMS: readonly Norm[] = ["l0", "l1", "l2", "linf"];
 export const NORM_P: Readonly<Record<Norm, number>> = { l0: 0, l1: 1, l2: 2, linf: Infinity };
 
 /** Input range of a model, [lower, upper] (Foolbox's `bounds`). */
-export type Bounds = readonly [number, number];
+export type { Bounds } from "../nn/attack-model.js";
 
 /** A per-example [N] tensor reshaped to [N, 1, …, 1] so that it broadcasts against a batch of `ndim` dims. */
 export function atleastKd(t: Tensor, ndim: number): Tensor {

@@ -5,7 +5,7 @@
 import * as torch from "../torch/index.js";
 import type { Tensor } from "../torch/index.js";
 import { asCriterion, Misclassification, TargetedMisclassification, type Criterion, type CriterionLike } from "./criteria.js";
-import type { AttackModel } from "./model.js";
+import type { AttackModel } from "../nn/attack-model.js";
 import { atleastKd, type Norm } from "./norms.js";
 import { MinimizationAttack, type Attack, type MinimizeContext } from "./types.js";
 

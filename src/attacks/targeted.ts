@@ -10,7 +10,7 @@ import * as F from "../torch/functional.js";
 import * as torch from "../torch/index.js";
 import type { Tensor } from "../torch/index.js";
 import { TargetedMisclassification } from "./criteria.js";
-import type { AttackModel } from "./model.js";
+import type { AttackModel } from "../nn/attack-model.js";
 import { atleastKd, clipToBounds, normalizeLp, projectLinf, renorm } from "./norms.js";
 import { advance, FixedEpsilonAttack, type PerturbContext } from "./types.js";
 

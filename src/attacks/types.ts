@@ -7,7 +7,7 @@
 import * as torch from "../torch/index.js";
 import type { Generator, Tensor } from "../torch/index.js";
 import { asCriterion, type Criterion, type CriterionLike } from "./criteria.js";
-import type { AttackModel } from "./model.js";
+import type { AttackModel } from "../nn/attack-model.js";
 import { clipPerturbation, norms, type Norm, type PerturbationNorms } from "./norms.js";
 
 /** A perturbation budget in the attack's norm; null = unbounded (minimisation attacks only, as in Foolbox). */
@@ -33,6 +33,8 @@ export interface AttackResult {
    * rescale for L1/L2, the ⌊ε⌋ largest changes for L0) and the bounds; raw itself for ε = null.
    */
   readonly clipped: Tensor[];
+  /** K tensors [N, classes]: the model's logits at clipped (argmax: the adversarial class). */
+  readonly logits: Tensor[];
   /** bool [K, N], Foolbox's success: the criterion holds for clipped (clean errors count as successes). */
   readonly success: Tensor;
   /** bool [K, N], paper A's success: the clean input is classified correctly AND success. */
@@ -109,13 +111,15 @@ export function buildResult(
       const e = epsilons[k]!;
       return e === null ? r : clipPerturbation(inputs, r, e, distance, model.bounds);
     });
-    const success = torch.stack(clipped.map((c) => torch.tidy(() => criterion.isAdversarial(model.logits(c)))));
-    const cleanCorrect = criterion.isCorrect(model.logits(inputs));
+    const cleanCorrect = torch.tidy(() => criterion.isCorrect(model.logits(inputs)));
+    const logits = clipped.map((c) => model.logits(c));
+    const success = torch.stack(logits.map((l) => torch.tidy(() => criterion.isAdversarial(l))));
     const sizes = (norm: Norm) => torch.stack(clipped.map((c) => torch.tidy(() => norms(c.sub(inputs), norm))));
     return {
       epsilons: Object.freeze([...epsilons]),
       raw: [...raw],
       clipped,
+      logits,
       success,
       successOnCorrect: success.logicalAnd(cleanCorrect.unsqueeze(0)),
       cleanCorrect,

@@ -1,85 +1,57 @@
 // `advdyn attack RUN`: attacks checkpoints of a training run and stores perturbations and results.
-import { BIM, FGM, FGSM, PGD, PRESETS, type Preset } from "../attacks/fixed.js";
-import { CarliniWagnerL2 } from "../attacks/cw.js";
-import { DDN } from "../attacks/ddn.js";
-import { L2DeepFool, LinfDeepFool } from "../attacks/deepfool.js";
-import { FMN } from "../attacks/fmn.js";
-import type { Norm } from "../attacks/norms.js";
-import type { Attack } from "../attacks/types.js";
+// The attacks, their norms and options come from the attack registry.
+import { TARGET_MODES, type TargetMode } from "../attacks/criteria.js";
+import { type AttackRef, attackNames, describeAttack, resolveAttack } from "../attacks/registry.js";
+import { NORMS, type Norm } from "../attacks/norms.js";
 import { RunDir } from "../store/run.js";
-import { attackRun, type TargetMode } from "../studies/attack-run.js";
-import { readRunConfig, selectCheckpoints } from "../studies/run-model.js";
-import { choice, integer, number, parse } from "./options.js";
+import { attackCheckpoints } from "../studies/attack-run.js";
+import { readRunConfig, selectCheckpoints } from "../train/run-model.js";
+import { choice, integer, number, parse, schemaHelp, schemaOptions } from "./options.js";
 import { UsageError } from "./usage.js";
 
-const ATTACKS = ["pgd", "bim", "fgm", "fgsm", "deepfool", "fmn", "cw", "ddn"] as const;
-const NORMS: readonly Norm[] = ["l0", "l1", "l2", "linf"];
-const MINIMAL = new Set(["deepfool", "fmn", "cw", "ddn"]);
-
-export const ATTACK_USAGE = `advdyn attack RUN [options]
+export const ATTACK_USAGE = `advdyn attack RUN [options] [attack options]
   --checkpoints all|best|last|0,1,5   (default all)
-  --attack ${ATTACKS.join("|")} (default pgd)   --norm l0|l1|l2|linf (default linf)
+  --attack ${attackNames().join("|")} (default pgd)   --norm l0|l1|l2|linf (default linf)
   --eps 8/255[,16/255]   fixed-ε attacks: required; minimal-norm attacks: thresholds for success (default: none)
-  --steps N  --stepsize X (absolute)  --preset ${PRESETS.join("|")}  --no-random-start
   --examples N (default 1000)  --split test|train (default test)  --batch-size B (default 256)
-  --targeted none|random|least-likely|next (default none)  --seed S (default 0)  --data-dir DIR  --json`;
+  --targeted ${TARGET_MODES.join("|")} (default none)  --seed S (default 0)  --data-dir DIR  --json
+  attack options as --name value (e.g. --steps 1000 --abs-stepsize 0.01 --random-start false); advdyn attack --help lists them`;
 
-function buildAttack(name: (typeof ATTACKS)[number], norm: Norm, o: { steps?: number; stepsize?: number; preset?: Preset; randomStart?: boolean }): Attack {
-  const grad = { preset: o.preset, steps: o.steps, absStepsize: o.stepsize, randomStart: o.randomStart };
-  const needs = (allowed: readonly Norm[]) => {
-    if (!allowed.includes(norm)) throw new UsageError(`--norm: ${name} supports ${allowed.join(", ")}, got '${norm}'`);
-  };
-  switch (name) {
-    case "pgd": needs(["l1", "l2", "linf"]); return new PGD(norm as "l1" | "l2" | "linf", grad);
-    case "bim": needs(["l1", "l2", "linf"]); return new BIM(norm as "l1" | "l2" | "linf", grad);
-    case "fgm": needs(["l2", "linf"]); return norm === "linf" ? new FGSM(grad) : new FGM("l2", grad);
-    case "fgsm": needs(["linf"]); return new FGSM(grad);
-    case "deepfool": needs(["l2", "linf"]); return norm === "l2" ? new L2DeepFool({ steps: o.steps }) : new LinfDeepFool({ steps: o.steps });
-    case "fmn": return new FMN(norm, { steps: o.steps });
-    case "cw": needs(["l2"]); return new CarliniWagnerL2({ steps: o.steps });
-    case "ddn": needs(["l2"]); return new DDN({ steps: o.steps });
-  }
+/** Every attack with its norms and options, from the registry. */
+export function attacksHelp(): string {
+  return attackNames().map((name) => {
+    const d = describeAttack(name);
+    const presets = d.presets ? `\n    presets (--preset): ${Object.entries(d.presets).map(([p, doc]) => `${p}: ${doc}`).join("\n      ")}` : "";
+    return `  ${name} (${d.norms.join(", ")}; ${d.budget === "fixed" ? "ε is the budget" : "minimal norm, ε optional"}; ${d.targets}): ${d.summary}\n${schemaHelp(d.schema)}${presets}`;
+  }).join("\n");
 }
 
-export function attackCommand(args: string[]): number {
-  const { values: v, positionals } = parse(args, {
+export async function attackCommand(args: string[]): Promise<number> {
+  const { values: v, positionals, rest } = parse(args, {
     checkpoints: { type: "string" }, attack: { type: "string" }, norm: { type: "string" }, eps: { type: "string" },
-    steps: { type: "string" }, stepsize: { type: "string" }, preset: { type: "string" }, "no-random-start": { type: "boolean" },
     examples: { type: "string" }, split: { type: "string" }, "batch-size": { type: "string" }, targeted: { type: "string" },
     seed: { type: "string" }, "data-dir": { type: "string" }, json: { type: "boolean" },
-  });
+  }, true);
   if (positionals.length !== 1) throw new UsageError("expected one run folder: advdyn attack RUN [options]");
+  const name = choice("attack", v.attack, attackNames(), "pgd");
+  const norm = choice<Norm>("norm", v.norm, NORMS, "linf");
+  const epsilons = v.eps === undefined ? [null] : v.eps.split(",").map((e) => number("eps", e, 0));
+  if (describeAttack(name).budget === "fixed" && v.eps === undefined) throw new UsageError(`--eps: ${name} is a fixed-ε attack and needs --eps (e.g. 8/255)`);
+  const targets = choice<TargetMode>("targeted", v.targeted, TARGET_MODES, "none");
+  const attack: AttackRef = { attack: name, norm, eps: epsilons.length === 1 ? epsilons[0]! : epsilons, options: schemaOptions(name, describeAttack(name).schema, rest) };
+  // A bad attack option is an OptionError (exit 2) naming the option and the allowed values, before the run is read.
+  resolveAttack(attack);
   const run = new RunDir(positionals[0]!);
-  const name = choice("attack", v.attack, ATTACKS, "pgd");
-  const norm = choice("norm", v.norm, NORMS, "linf");
-  const epsilons = v.eps === undefined ? [] : v.eps.split(",").map((e) => number("eps", e, 0, 0));
-  if (!MINIMAL.has(name) && epsilons.length === 0) throw new UsageError(`--eps: ${name} is a fixed-ε attack and needs --eps (e.g. 8/255)`);
-  const steps = v.steps === undefined ? undefined : integer("steps", v.steps, 0, 1);
-  const stepsize = v.stepsize === undefined ? undefined : number("stepsize", v.stepsize, 0, Number.MIN_VALUE);
-  const preset = v.preset === undefined ? undefined : choice("preset", v.preset, PRESETS, "foolbox");
-  let attack: Attack;
-  try {
-    attack = buildAttack(name, norm, { steps, stepsize, preset, randomStart: v["no-random-start"] ? false : undefined });
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError(`--attack ${name}: ${(e as Error).message}`);
-  }
-  const config = readRunConfig(run);
+  readRunConfig(run);
   const checkpoints = selectCheckpoints(run, v.checkpoints ?? "all");
-  const examples = integer("examples", v.examples, 1000, 1);
   const split = choice("split", v.split, ["test", "train"] as const, "test");
-  const targeted = choice<TargetMode>("targeted", v.targeted, ["none", "random", "least-likely", "next"], "none");
-  const seed = integer("seed", v.seed, 0, 0);
-  const key = [name, norm, ...(epsilons.length ? [`eps${epsilons.map((e) => +e.toPrecision(6)).join("_")}`] : []),
-    steps === undefined ? "" : `steps${steps}`, stepsize === undefined ? "" : `step${stepsize}`, preset ?? "",
-    v["no-random-start"] ? "norandom" : "", targeted === "none" ? "" : `targeted-${targeted}`, `${split}${examples}`, `seed${seed}`].filter(Boolean).join("-");
-  const summaries = attackRun(run, config, checkpoints, {
-    attack, key, epsilons: epsilons.length ? epsilons : [null], examples, split, targeted, seed,
-    batchSize: integer("batch-size", v["batch-size"], 256, 1), steps: steps ?? 1, dataDir: v["data-dir"],
+  const { key, summaries } = await attackCheckpoints(run, checkpoints, {
+    attack, examples: integer("examples", v.examples, 1000, 1), split, targets, seed: integer("seed", v.seed, 0, 0),
+    batchSize: integer("batch-size", v["batch-size"], 256, 1), dataDir: v["data-dir"], progress: !v.json,
   });
-  if (v.json) console.log(JSON.stringify({ key, attack: attack.name, summaries }, null, 2));
+  if (v.json) console.log(JSON.stringify({ key, attack: summaries[0]?.attack, summaries }, null, 2));
   else {
-    console.log(`${attack.name} on ${summaries[0]?.examples ?? 0} ${split} examples; results in ${run.path}/attacks/${key}/`);
+    console.log(`${summaries[0]?.attack} on ${summaries[0]?.examples ?? 0} ${split} examples; results in ${run.path}/attacks/${key}/`);
     console.log("checkpoint               clean acc   ε          success  success|correct  mean L2   mean L∞");
     for (const s of summaries) for (const e of s.perEpsilon) {
       console.log(`${s.checkpoint.replace(".safetensors", "").padEnd(22)}  ${s.cleanAccuracy.toFixed(4)}    ${String(e.epsilon === null ? "min" : +e.epsilon.toPrecision(4)).padEnd(9)}  ${e.successRate.toFixed(4)}   ${e.successOnCorrectRate.toFixed(4)}           ${e.meanL2.toFixed(4)}    ${e.meanLinf.toFixed(4)}`);

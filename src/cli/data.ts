@@ -1,6 +1,6 @@
 // `advdyn data`: fetch the real datasets and describe any dataset. Parses and prints only.
 import {
-  DATASET_NAMES, DEFAULT_DATA_DIR, DOWNLOAD_NAMES, SPLITS, downloadDataset, labelCounts, loadDataset,
+  DEFAULT_DATA_DIR, NAMED_DATASETS, DOWNLOAD_NAMES, SPLITS, downloadDataset, labelCounts, loadDataset,
   type DatasetName, type DownloadName, type Split,
 } from "../data/index.js";
 import * as torch from "../torch/index.js";
@@ -11,7 +11,7 @@ export const DATA_USAGE = `usage: advdyn data get <${DOWNLOAD_NAMES.join("|")}> 
        advdyn data info <name> [--data-dir DIR] [--split train|test]
 
   get    download a dataset, check its SHA-256 and unpack it into DIR (default ${DEFAULT_DATA_DIR})
-  info   examples, shape, classes and examples per class; names: ${DATASET_NAMES.join(", ")}`;
+  info   examples, shape, classes and examples per class; names: ${NAMED_DATASETS.join(", ")}`;
 
 /** The one positional argument of `data get|info`: a dataset name among `allowed`. */
 function datasetName<T extends string>(sub: string, positionals: string[], allowed: readonly T[]): T {
@@ -39,7 +39,7 @@ export async function dataCommand(args: string[]): Promise<number> {
   if (sub === "info") {
     const { values, positionals } = parse(rest, { "data-dir": { type: "string" }, split: { type: "string" }, help: { type: "boolean" } });
     if (values.help) return (console.log(DATA_USAGE), 0);
-    const name = datasetName<DatasetName>(sub, positionals, DATASET_NAMES);
+    const name = datasetName<DatasetName>(sub, positionals, NAMED_DATASETS);
     const splits = values.split === undefined ? SPLITS : [choice<Split>("split", values.split, SPLITS, "train")];
     for (const split of splits) {
       const ds = loadDataset(name, { dataDir: values["data-dir"], split });

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // The `advdyn` command: parses and validates, calls the library, prints. No logic of its own.
-import { readFileSync } from "node:fs";
-import { ModelOptionError } from "../models/index.js";
-import { ATTACK_USAGE, attackCommand } from "./attack.js";
+import { FolderInUse } from "../store/lock.js";
+import { OptionError } from "../util/schema.js";
+import { version } from "../util/version.js";
+import { describeModel, modelNames } from "../models/index.js";
+import { ATTACK_USAGE, attackCommand, attacksHelp } from "./attack.js";
 import { DATA_USAGE, dataCommand } from "./data.js";
-import { integer, parse } from "./options.js";
+import { integer, parse, schemaHelp } from "./options.js";
 import { DEMO_USAGE, demoCommand } from "./demo.js";
 import { REPORT_USAGE, reportCommand } from "./report.js";
 import { selfcheck } from "./selfcheck.js";
@@ -26,6 +28,23 @@ commands:
 
 options for every command: --help, --version`;
 
+/** A command's own help; `train --model NAME --help` adds the model's options. */
+function commandHelp(command: string, rest: string[]): string {
+  switch (command) {
+    case "train": {
+      const model = rest[rest.indexOf("--model") + 1];
+      const known = rest.includes("--model") && model !== undefined && modelNames().includes(model as never);
+      return known ? `${TRAIN_USAGE}\n\n${model}: ${describeModel(model!).summary}\n${schemaHelp(describeModel(model!).options)}` : TRAIN_USAGE;
+    }
+    case "attack": return `${ATTACK_USAGE}\n\nattacks:\n${attacksHelp()}`;
+    case "data": return DATA_USAGE;
+    case "study": return STUDY_USAGE;
+    case "report": return REPORT_USAGE;
+    case "demo": return DEMO_USAGE;
+    default: return USAGE;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined || command === "--help" || command === "-h") {
@@ -33,11 +52,11 @@ async function main(argv: string[]): Promise<number> {
     return command === undefined ? 2 : 0;
   }
   if (command === "--version") {
-    console.log(JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")).version);
+    console.log(version);
     return 0;
   }
-  if (rest.includes("--help")) {
-    console.log(USAGE);
+  if (rest.includes("--help") || rest.includes("-h")) {
+    console.log(commandHelp(command, rest));
     return 0;
   }
   if (command === "train") return trainCommand(rest);
@@ -69,9 +88,12 @@ async function main(argv: string[]): Promise<number> {
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (e) {
-  if (e instanceof UsageError || e instanceof ModelOptionError) {
+  if (e instanceof UsageError || e instanceof OptionError) {
     console.error(`advdyn: ${e.message}\n\n${USAGE}`);
     process.exitCode = 2;
+  } else if (e instanceof FolderInUse) {
+    console.error(`advdyn: ${e.message}`);
+    process.exitCode = e.exitCode;
   } else {
     console.error(`advdyn: ${e instanceof Error ? e.message : String(e)}`);
     process.exitCode = 1;

@@ -1,6 +1,45 @@
 // Typed readers for command-line option values: each names the option and what it accepts.
 import { parseArgs } from "node:util";
+import type { Schema } from "../util/schema.js";
 import { UsageError } from "./usage.js";
+
+const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** A command-line value of a schema option: true/false, null, numbers (also 8/255), comma lists of numbers; else the string. */
+export function optionValue(v: string): unknown {
+  if (v === "true" || v === "false") return v === "true";
+  if (v === "null") return null;
+  const n = fraction(v);
+  if (Number.isFinite(n)) return n;
+  if (/^[^,]+(,[^,]+)+$/.test(v) && v.split(",").every((x) => Number.isFinite(fraction(x)))) return v.split(",").map(fraction);
+  return v;
+}
+
+function fraction(value: string): number {
+  const m = /^\s*([-+0-9.eE]+)\s*(?:\/\s*([-+0-9.eE]+)\s*)?$/.exec(value);
+  return m ? Number(m[1]) / (m[2] === undefined ? 1 : Number(m[2])) : NaN;
+}
+
+/**
+ * The options of a model or an attack given as `--name value` (camelCased by parse): every name
+ * must be in the schema (else a usage error listing them); values are converted, then checked by
+ * the schema where they are used.
+ */
+export function schemaOptions(owner: string, schema: Schema, given: Record<string, string>): Record<string, unknown> {
+  const known = Object.keys(schema);
+  const out: Record<string, unknown> = {};
+  for (const [k, value] of Object.entries(given)) {
+    if (!known.includes(k)) throw new UsageError(`unknown option --${kebab(k)} (${owner} takes: ${known.map((o) => `--${kebab(o)}`).join(", ") || "none"})`);
+    out[k] = optionValue(value);
+  }
+  return out;
+}
+
+/** Help lines of a schema's options: flag, allowed values, default, meaning. */
+export function schemaHelp(schema: Schema, indent = "    "): string {
+  return Object.entries(schema).map(([k, s]) =>
+    `${indent}--${kebab(k)}  ${s.allowed}${s.default === undefined ? "" : ` (default ${JSON.stringify(s.default)})`}: ${s.doc}`).join("\n");
+}
 
 export function integer(name: string, value: string | undefined, fallback: number, min = -Infinity): number {
   if (value === undefined) return fallback;
@@ -12,8 +51,7 @@ export function integer(name: string, value: string | undefined, fallback: numbe
 /** A number, also written as a fraction like 8/255. */
 export function number(name: string, value: string | undefined, fallback: number, min = -Infinity): number {
   if (value === undefined) return fallback;
-  const m = /^\s*([-+0-9.eE]+)\s*(?:\/\s*([-+0-9.eE]+)\s*)?$/.exec(value);
-  const n = m ? Number(m[1]) / (m[2] === undefined ? 1 : Number(m[2])) : NaN;
+  const n = fraction(value);
   if (!Number.isFinite(n) || n < min) throw new UsageError(`--${name}: expected a number${min > -Infinity ? ` >= ${min}` : ""} (fractions like 8/255 allowed), got '${value}'`);
   return n;
 }

@@ -1,17 +1,19 @@
 // `advdyn train`: one model on one dataset into a run folder, resumable.
-import { DATASET_NAMES, DEFAULT_DATA_DIR, type DatasetName } from "../data/index.js";
+import { existsSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
+import { DEFAULT_DATA_DIR, NAMED_DATASETS, type DatasetName, type DatasetRef } from "../data/index.js";
 import { describeModel, modelNames } from "../models/index.js";
 import { SCHEDULES } from "../optim/schedule.js";
 import { RunDir } from "../store/run.js";
 import { optimDefaults } from "../train/defaults.js";
 import { type RunSettings, trainRun } from "../train/run.js";
-import { choice, integer, number, parse } from "./options.js";
+import { choice, integer, number, parse, schemaOptions } from "./options.js";
 import { UsageError } from "./usage.js";
 
 export const TRAIN_USAGE = `advdyn train --model NAME [model options] --dataset NAME --out RUN [options]
   --model         ${modelNames().join(" | ")}
                   model options as --name value, e.g. --activation linear --depth 3 --kernel 5 --channels 32 --init-scale 10
-  --dataset       ${DATASET_NAMES.join(" | ")} (default fourier-classes)
+  --dataset       ${NAMED_DATASETS.join(" | ")} (default fourier-classes), or a dataset folder (holding dataset.json)
   --data-dir DIR  where real datasets live (default ${DEFAULT_DATA_DIR}; fetch with advdyn data get)
   --epochs N (default 40)  --batch-size B (default 128)  --seed S (default 0)
   --lr X  --optimizer sgd|adam  --momentum M  --weight-decay W  --nesterov  --schedule ${SCHEDULES.join("|")}
@@ -21,12 +23,11 @@ export const TRAIN_USAGE = `advdyn train --model NAME [model options] --dataset 
   --train-examples N  --test-examples N   use the first N examples of a split
   --device cpu|cuda  --json`;
 
-/** Command-line values of model options arrive as strings: numbers and booleans are converted. */
-function modelValue(v: string): unknown {
-  if (v === "true" || v === "false") return v === "true";
-  if (/^-?\d+(\.\d+)?(e-?\d+)?$/i.test(v)) return Number(v);
-  if (/^\d+(,\d+)+$/.test(v)) return v.split(",").map(Number);
-  return v;
+/** A dataset name, or a dataset folder (one holding dataset.json), recorded relative to the run folder. */
+function datasetArg(value: string | undefined, out: string): DatasetRef {
+  if (value !== undefined && existsSync(join(value, "dataset.json"))) return { name: "folder", options: { folder: relative(out, resolve(value)) } };
+  const name = choice<DatasetName>("dataset", value, NAMED_DATASETS, "fourier-classes");
+  return { name };
 }
 
 export function trainCommand(args: string[]): number {
@@ -41,14 +42,9 @@ export function trainCommand(args: string[]): number {
   const modelName = choice("model", v.model, modelNames(), undefined as never);
   if (modelName === undefined) throw new UsageError("--model is required");
   if (v.out === undefined) throw new UsageError("--out RUN (the run folder) is required");
-  const datasetName = choice<DatasetName>("dataset", v.dataset, DATASET_NAMES, "fourier-classes");
+  const dataset = datasetArg(v.dataset, v.out);
   const device = choice("device", v.device, ["cpu", "cuda"] as const, "cpu");
-  const known = Object.keys(describeModel(modelName).options);
-  const modelOptions: Record<string, unknown> = {};
-  for (const [k, value] of Object.entries(rest)) {
-    if (!known.includes(k)) throw new UsageError(`unknown option --${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} (model ${modelName} takes: ${known.join(", ")})`);
-    modelOptions[k] = modelValue(value);
-  }
+  const modelOptions = schemaOptions(`model ${modelName}`, describeModel(modelName).options, rest);
   const d = optimDefaults(modelName, modelOptions);
   const limit = (split: "train" | "test", n: string | undefined) => {
     const value = integer(`${split}-examples`, n, Infinity, 1);
@@ -56,7 +52,7 @@ export function trainCommand(args: string[]): number {
   };
   const settings: RunSettings = {
     model: { name: modelName, options: modelOptions },
-    dataset: { name: datasetName },
+    dataset,
     trainExamples: limit("train", v["train-examples"]),
     testExamples: limit("test", v["test-examples"]),
     epochs: integer("epochs", v.epochs, 40, 1),
@@ -78,7 +74,7 @@ export function trainCommand(args: string[]): number {
     dataDir: v["data-dir"], device,
     onStart: ({ config: c, model, resumed }) => {
       if (v.json) return;
-      console.log(`${modelName} (${model.parameterCount().toLocaleString("en-US")} parameters) on ${datasetName}: ${c.dataset.trainExamples} train / ${c.dataset.testExamples} test, ` +
+      console.log(`${modelName} (${model.parameterCount().toLocaleString("en-US")} parameters) on ${v.dataset ?? dataset.name}: ${c.dataset.trainExamples} train / ${c.dataset.testExamples} test, ` +
         `${c.optim.optimizer} lr ${c.optim.lr} (${c.optim.schedule}), ${c.epochs} epochs, into ${v.out}${resumed ? " (resuming)" : ""}`);
     },
   });

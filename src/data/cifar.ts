@@ -32,15 +32,20 @@ const CIFAR100: Layout = {
   hint: "the CIFAR-100 binary version: train.bin, test.bin; `advdyn data get cifar100` fetches it",
 };
 
+/** The files a split of CIFAR-10 or CIFAR-100 is read from. */
+export function cifarFiles(name: "cifar10" | "cifar100", dir: string, split: Split): string[] {
+  const layout = name === "cifar10" ? CIFAR10 : CIFAR100;
+  const folder = dataFolder(dir, layout.folder);
+  return layout.files[split].map((f) => join(folder, f));
+}
+
 /**
  * Reads a split's files into one uint8 tensor of records (N × record bytes), after checking that
  * each file exists and holds a whole, non-zero number of records.
  */
 function readRecords(layout: Layout, dir: string, split: Split) {
   const record = layout.labelBytes + PIXELS;
-  const folder = dataFolder(dir, layout.folder);
-  const files = layout.files[split].map((f) => {
-    const path = join(folder, f);
+  const files = cifarFiles(layout.name, dir, split).map((path) => {
     const size = fileSize(path, layout.hint);
     if (size === 0 || size % record !== 0) {
       throw fileError(path, `size ${size} is not a ${size === 0 ? "positive " : ""}multiple of the ${record}-byte record (${layout.labelBytes} label byte${layout.labelBytes > 1 ? "s" : ""} + ${PIXELS} pixels)`);

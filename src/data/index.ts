@@ -7,7 +7,12 @@ export {
   shortcutSpectrum, signedLabels,
   type FourierClassesOptions, type HiddenShortcutOptions, type OrthogonalOptions, type ShortcutPreset, type ShortcutSetting,
 } from "./synthetic.js";
-export { DATASET_NAMES, DEFAULT_DATA_DIR, loadDataset, type DatasetName, type ImageDatasetName, type LoadOptions } from "./registry.js";
+export {
+  DATASET_NAMES, DEFAULT_DATA_DIR, NAMED_DATASETS, dataIdentity, datasetFiles, loadDataset, loadSplit, resolveRef,
+  type DatasetName, type DatasetRef, type ImageDatasetName, type LoadOptions,
+} from "./registry.js";
+export { readManifest, writeFolderDataset, type FolderManifest } from "./folder.js";
+export { fileDigest, filesDigest } from "./identity.js";
 export { DataLoader, cropAndFlip, type Batch, type LoaderOptions } from "./loader.js";
 export {
   DOWNLOAD_NAMES, SOURCES, download, downloadDataset,

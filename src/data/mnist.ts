@@ -55,11 +55,17 @@ function findIdx(folder: string, name: string): string {
 
 export type MnistName = "mnist" | "fashion-mnist";
 
-export function readMnist(dir: string, split: Split, name: MnistName = "mnist"): Dataset {
+/** The image and label files a split is read from. */
+export function mnistFiles(dir: string, split: Split, name: MnistName = "mnist"): [images: string, labels: string] {
   const folder = dataFolder(dir, name);
+  return [findIdx(folder, FILES[split].images), findIdx(folder, FILES[split].labels)];
+}
+
+export function readMnist(dir: string, split: Split, name: MnistName = "mnist"): Dataset {
   const hint = `${name}'s IDX files ${FILES.train.images}, ${FILES.train.labels}, ${FILES.test.images} and ${FILES.test.labels}, raw or .gz; \`advdyn data get ${name}\` fetches them`;
-  const images = readIdx(findIdx(folder, FILES[split].images), 3, hint);
-  const labels = readIdx(findIdx(folder, FILES[split].labels), 1, hint);
+  const [imagesPath, labelsPath] = mnistFiles(dir, split, name);
+  const images = readIdx(imagesPath, 3, hint);
+  const labels = readIdx(labelsPath, 1, hint);
   const [n, h, w] = images.dims as [number, number, number];
   if (labels.dims[0] !== n) throw fileError(labels.path, `holds ${labels.dims[0]} labels but ${images.path} holds ${n} images`);
   return torch.tidy(() => {

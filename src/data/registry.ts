@@ -1,19 +1,24 @@
 // Datasets by name, as the CLI and the studies refer to them.
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { isAbsolute, join as joinPath } from "node:path";
 import * as torch from "../torch/index.js";
-import { readCifar10, readCifar100 } from "./cifar.js";
+import { cifarFiles, readCifar10, readCifar100 } from "./cifar.js";
 import { SPLITS, type Dataset, type Split } from "./dataset.js";
-import { readMnist } from "./mnist.js";
+import { folderFiles, readFolderSplit, readManifest } from "./folder.js";
+import { filesDigest } from "./identity.js";
+import { mnistFiles, readMnist } from "./mnist.js";
 import {
   fourierClasses, hiddenShortcut, orthogonal,
   type FourierClassesOptions, type HiddenShortcutOptions, type OrthogonalOptions,
 } from "./synthetic.js";
 
-export const DATASET_NAMES = ["cifar10", "cifar100", "mnist", "fashion-mnist", "fourier-classes", "hidden-shortcut", "orthogonal"] as const;
+export const DATASET_NAMES = ["cifar10", "cifar100", "mnist", "fashion-mnist", "fourier-classes", "hidden-shortcut", "orthogonal", "folder"] as const;
 export type DatasetName = (typeof DATASET_NAMES)[number];
+/** The sets known by name alone (a folder dataset also needs its path). */
+export const NAMED_DATASETS: readonly DatasetName[] = DATASET_NAMES.filter((d) => d !== "folder");
 /** The image sets a hidden shortcut can be added to. */
-export type ImageDatasetName = Exclude<DatasetName, "hidden-shortcut" | "orthogonal">;
+export type ImageDatasetName = Exclude<DatasetName, "hidden-shortcut" | "orthogonal" | "folder">;
 const IMAGE_DATASETS: readonly ImageDatasetName[] = ["cifar10", "cifar100", "mnist", "fashion-mnist", "fourier-classes"];
 
 /** Where `advdyn data get` puts the sets by default. */
@@ -30,6 +35,14 @@ export interface LoadOptions {
   /** hidden-shortcut: the shortcut, and the set it is added to (default cifar10, as in paper A). */
   hiddenShortcut?: HiddenShortcutOptions & { base?: ImageDatasetName };
   orthogonal?: OrthogonalOptions;
+  /** folder: a dataset folder (data/folder.ts), e.g. one a derive-dataset job wrote. */
+  folder?: string;
+}
+
+/** A dataset as runs and studies name it: its name and options (run.json records it). */
+export interface DatasetRef {
+  name: DatasetName;
+  options?: Pick<LoadOptions, "fourierClasses" | "hiddenShortcut" | "orthogonal" | "labels" | "folder">;
 }
 
 /**
@@ -58,7 +71,63 @@ export function loadDataset(name: DatasetName, o: LoadOptions = {}): Dataset {
     }
     case "orthogonal":
       return orthogonal(split, o.orthogonal);
+    case "folder": {
+      if (o.folder === undefined) throw new RangeError("folder: the dataset folder is required (options.folder)");
+      const m = readManifest(o.folder);
+      if (split === "test" && m.examples.test === undefined && m.testFrom) {
+        const from = resolveRef(m.testFrom as DatasetRef, o.folder);
+        return loadDataset(from.name, { ...from.options, dataDir: o.dataDir, split });
+      }
+      return readFolderSplit(o.folder, split);
+    }
     default:
       throw new RangeError(`dataset: expected one of ${DATASET_NAMES.join(", ")}, got ${JSON.stringify(name)}`);
   }
+}
+
+/** The files a dataset is read from (both splits); none for generated sets. */
+export function datasetFiles(name: DatasetName, o: LoadOptions = {}): string[] {
+  const dir = o.dataDir ?? DEFAULT_DATA_DIR;
+  switch (name) {
+    case "cifar10":
+    case "cifar100":
+      return SPLITS.flatMap((s) => cifarFiles(name, dir, s));
+    case "mnist":
+    case "fashion-mnist":
+      return SPLITS.flatMap((s) => mnistFiles(dir, s, name));
+    case "hidden-shortcut":
+      return datasetFiles(o.hiddenShortcut?.base ?? "cifar10", o);
+    case "folder": {
+      if (o.folder === undefined) return [];
+      const m = readManifest(o.folder);
+      const from = m.testFrom && resolveRef(m.testFrom as DatasetRef, o.folder);
+      return [...folderFiles(o.folder), ...(from ? datasetFiles(from.name, { ...from.options, dataDir: o.dataDir }) : [])];
+    }
+    default:
+      return [];
+  }
+}
+
+/** A folder dataset's path resolved against `base` (a run folder) when relative. */
+export function resolveRef(ref: DatasetRef, base?: string): DatasetRef {
+  const folder = ref.options?.folder;
+  if (folder === undefined || base === undefined || isAbsolute(folder)) return ref;
+  return { ...ref, options: { ...ref.options, folder: joinPath(base, folder) } };
+}
+
+/**
+ * The identity of a dataset's content: the SHA-256 of its files ('' for generated sets, which
+ * their options determine). Missing files are an error naming them.
+ */
+export function dataIdentity(ref: DatasetRef, dataDir?: string): string {
+  return filesDigest(datasetFiles(ref.name, { ...ref.options, dataDir }));
+}
+
+/** The first `n` examples of a split (all when n is undefined or larger). */
+export function loadSplit(ref: DatasetRef, split: Split, n: number | undefined, dataDir?: string): Dataset {
+  const ds = loadDataset(ref.name, { ...ref.options, dataDir, split });
+  if (n === undefined || n >= ds.labels.shape[0]!) return ds;
+  const cut = { ...ds, images: ds.images.narrow(0, 0, n).clone(), labels: ds.labels.narrow(0, 0, n).clone() };
+  torch.dispose([ds.images, ds.labels]);
+  return cut;
 }

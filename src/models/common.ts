@@ -2,9 +2,9 @@
 import { noGrad } from "../torch/autograd.js";
 import { tidy } from "../torch/scope.js";
 import type { Tensor } from "../torch/tensor.js";
-import type { Generator } from "../torch/random.js";
+import { Generator } from "../torch/random.js";
 import type { Module } from "../nn/module.js";
-import { generator, int, optionError, shape, type Resolved, type Schema } from "./options.js";
+import { int, optionError, shape, spec, type Resolved, type Schema } from "../util/schema.js";
 
 /** A registry entry: the option schema and how to build the network from resolved options. */
 export interface ModelDef<S extends Schema> {
@@ -19,6 +19,8 @@ export interface ModelDef<S extends Schema> {
 
 /** Keeps S precise for the registry's typed options. */
 export const defineModel = <S extends Schema>(def: ModelDef<S>): ModelDef<S> => def;
+
+const generator = spec("a torch.Generator", (v) => (v instanceof Generator ? v : undefined));
 
 /** Where the initial weights come from: every model has these. */
 export const seedOptions = () => ({

@@ -3,7 +3,7 @@ export {
   createModel, modelNames, describeModel, modelInfo, modelInfoFor, isExactlyLinear, hiddenConvLayers,
   type ModelName, type ModelOptions, type OptionsFor, type ModelInfo,
 } from "./registry.js";
-export { ModelOptionError, type OptionSpec, type Schema } from "./options.js";
+export { OptionError, type OptionSpec, type Schema } from "../util/schema.js";
 export { HiddenStack, ShallowResNet, lcSweepChannels, type Activation } from "./shallow.js";
 export { VGG } from "./vgg.js";
 export { ResNet18, WideResNet } from "./resnet.js";

@@ -7,7 +7,7 @@ import { normal } from "../nn/init.js";
 import { Conv2d, Linear } from "../nn/layers.js";
 import { Module } from "../nn/module.js";
 import { commonOptions, convOut, defineModel, reinit_, seedOptions } from "./common.js";
-import { int, optionError, positive, shape } from "./options.js";
+import { int, optionError, positive, shape } from "../util/schema.js";
 
 /**
  * f(x) = Σ_k a_k · leaky_relu(⟨w_k, x⟩), slope 0.01, no biases; a_k = +1/√m for the first m/2

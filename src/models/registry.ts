@@ -4,7 +4,7 @@ import { Generator } from "../torch/random.js";
 import type { Module } from "../nn/module.js";
 import type { ModelDef } from "./common.js";
 import { convnetMnist, onehidden } from "./kumano.js";
-import { ModelOptionError, resolveOptions, type Resolved, type Schema } from "./options.js";
+import { OptionError, resolveOptions, type Resolved, type Schema } from "../util/schema.js";
 import { resnet18, wrn } from "./resnet.js";
 import { bwconv, fc, fwconv, lc, shallowResnet } from "./shallow.js";
 import { mlpMixer, vit } from "./transformer.js";
@@ -42,7 +42,7 @@ export interface ModelInfo {
 export const modelNames = (): ModelName[] => Object.keys(MODELS) as ModelName[];
 
 function definition(name: string): ModelDef<Schema> {
-  if (!Object.hasOwn(MODELS, name)) throw new ModelOptionError(`unknown model '${name}'; models: ${modelNames().join(", ")}`);
+  if (!Object.hasOwn(MODELS, name)) throw new OptionError(`unknown model '${name}'; models: ${modelNames().join(", ")}`);
   return MODELS[name as ModelName] as unknown as ModelDef<Schema>;
 }
 
@@ -76,7 +76,7 @@ export type OptionsFor<K extends string> = K extends ModelName ? ModelOptions<K>
 
 /**
  * A fresh model. A bad option (unknown name, value outside what is allowed, or inconsistent with
- * the others) throws a ModelOptionError that names the option and the allowed values.
+ * the others) throws a OptionError that names the option and the allowed values.
  */
 export function createModel<K extends string>(name: K, options: OptionsFor<K> = {} as OptionsFor<K>): Module {
   const d = definition(name);

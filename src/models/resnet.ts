@@ -7,7 +7,7 @@ import type { Tensor } from "../torch/tensor.js";
 import { BatchNorm2d, Conv2d, Dropout, Linear } from "../nn/layers.js";
 import { Module, Sequential } from "../nn/module.js";
 import { commonOptions, convOut, defineModel } from "./common.js";
-import { int, optionError, probability } from "./options.js";
+import { int, optionError, probability } from "../util/schema.js";
 
 /** Side after the stages' stride-2 3×3 convs (padding 1), then the final average pool. */
 function pooledSide(model: string, inputShape: readonly number[], stride2Stages: number, pool: number): [number, number] {

@@ -6,7 +6,7 @@ import type { Tensor } from "../torch/tensor.js";
 import { CircularConv2d, Conv2d, Linear, LocallyConnected2d } from "../nn/layers.js";
 import { Module, Sequential } from "../nn/module.js";
 import { commonOptions, convOut, defineModel, scale_, squareSide } from "./common.js";
-import { bool, int, oneOf, optionError, positive } from "./options.js";
+import { bool, int, oneOf, optionError, positive } from "../util/schema.js";
 
 export type Activation = "linear" | "relu";
 

@@ -7,7 +7,7 @@ import { normal } from "../nn/init.js";
 import { Conv2d, GELU, LayerNorm, Linear, MultiheadSelfAttention } from "../nn/layers.js";
 import { Module, Sequential } from "../nn/module.js";
 import { commonOptions, defineModel } from "./common.js";
-import { int, optionError } from "./options.js";
+import { int, optionError } from "../util/schema.js";
 
 const mlp = (dim: number, hidden: number, generator: Generator) =>
   new Sequential(new Linear(dim, hidden, { generator }), new GELU(), new Linear(hidden, dim, { generator }));

@@ -7,7 +7,7 @@ import { normal } from "../nn/init.js";
 import { BatchNorm2d, Conv2d, Dropout, Linear, MaxPool2d, ReLU } from "../nn/layers.js";
 import { Module, Sequential } from "../nn/module.js";
 import { commonOptions, defineModel, reinit_ } from "./common.js";
-import { int, optionError, probability } from "./options.js";
+import { int, optionError, probability } from "../util/schema.js";
 
 /** Config E at width 64; "M" is a 2×2 max-pool. */
 const CONFIG_E = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"] as const;

@@ -1,4 +1,5 @@
 import { zerosLike } from "../torch/ops.js";
+import { adamStep_ } from "../torch/optim-step.js";
 import type { Tensor } from "../torch/tensor.js";
 import { Optimizer } from "./optimizer.js";
 
@@ -24,13 +25,8 @@ export class Adam extends Optimizer {
   }
 
   protected update(p: Tensor, grad: Tensor, i: number): void {
-    const [b1, b2] = this.betas;
-    const g = this.weightDecay !== 0 ? grad.add(p, this.weightDecay) : grad;
     const [m] = this.slot("exp_avg", i, () => zerosLike(p));
     const [v] = this.slot("exp_avg_sq", i, () => zerosLike(p));
-    m.mul_(b1).add_(g, 1 - b1);
-    v.mul_(b2).addcmul_(g, g, 1 - b2);
-    const denom = v.sqrt().div(Math.sqrt(1 - b2 ** this.steps)).add(this.eps);
-    p.addcdiv_(m, denom, -this.lr / (1 - b1 ** this.steps));
+    adamStep_(p, grad, m, v, this.steps, { lr: this.lr, beta1: this.betas[0], beta2: this.betas[1], eps: this.eps, weightDecay: this.weightDecay });
   }
 }

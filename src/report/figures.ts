@@ -1,22 +1,23 @@
 // The report's figures, each drawn from the study's database or tensors files and never
 // recomputed: a figure's Vega-Lite data values (or heatmap source arrays) are the stored numbers,
 // averaged over seeds or examples by SQL where the caption says so.
+import { findQuantity } from "../analysis/quantities.js";
 import type { Row } from "../store/db.js";
 import { type Panel, type Scheme, extent, heatmapPng, imagePng, panelsSpec } from "./image.js";
-import type { ModelEntry } from "../studies/spec.js";
+import type { ModelEntry } from "../store/study-folder.js";
 import { type Array32, type Study, readTensors } from "./study.js";
 import { type VlSpec, renderSvg } from "./vega.js";
 
 export type Section = "spectra" | "pixels" | "energy" | "dynamics" | "evolution" | "breakpoints" | "sweeps" | "layers";
 export const SECTIONS: Record<Section, string> = {
-  spectra: "Mean spectra (final checkpoint)",
+  spectra: "Mean spectra (best checkpoint)",
   pixels: "Perturbations and linear predictors (pixel space)",
-  energy: "Radial and angular energy (final checkpoint)",
+  energy: "Radial and angular energy (best checkpoint)",
   dynamics: "Training dynamics",
   evolution: "Spectrum evolution over checkpoints",
   breakpoints: "ReLU flips and roughness along adversarial and random segments",
   sweeps: "Sweeps (init scale α, kernel size, …)",
-  layers: "Singular values of the layer maps (final checkpoint)",
+  layers: "Singular values of the layer maps (best checkpoint)",
 };
 
 export interface Frame {
@@ -48,22 +49,21 @@ const MAX_FRAMES = 40;
 const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, "_");
 const num = (v: Row[string]) => (v === null ? null : Number(v));
 
-const QUANTITY_TITLE: Record<string, string> = {
-  delta_l2: "‖δ‖₂", delta_linf: "‖δ‖∞", delta_hat_l1: "‖δ̂‖₁", delta_hat_l2: "‖δ̂‖₂", delta_hat_sparsity: "‖δ̂‖₁/‖δ̂‖₂",
-  delta_centroid: "spectral centroid of δ̂ (cycles/image)", delta_hf8: "energy fraction of δ̂ at |k| > 8", delta_hf12: "energy fraction of δ̂ at |k| > 12",
-  train_accuracy: "train accuracy", test_accuracy: "test accuracy",
+/** Axis and legend title of a quantity, with its unit (from the catalogue). */
+const title = (name: string) => {
+  const q = findQuantity(name);
+  return q ? `${q.title}${q.unit ? ` (${q.unit})` : ""}` : name;
 };
-const title = (q: string) => QUANTITY_TITLE[q] ?? q;
 
 /** What every figure builder needs: the study, one dataset, the attack its spectra come from. */
-interface Ctx {
+export interface Ctx {
   study: Study;
   dataset: string;
   attack: string;
   /** Appended to titles and ids when the study spans several datasets. */
   suffix: string;
-  /** Final checkpoint per model (lowest seed), for the tensors-file figures. */
-  finals: Map<string, { seed: number; checkpoint: string }>;
+  /** Best checkpoint per model (lowest seed), for the tensors-file figures. */
+  bests: Map<string, { seed: number; checkpoint: string }>;
   tensors: (path: string) => { arrays: Map<string, Array32>; metadata: Record<string, string> };
 }
 
@@ -108,8 +108,8 @@ async function spectraFigures(ctx: Ctx, models: ModelEntry[] | string[], id: str
   for (const [name, key] of [["delta_log_magnitude", "delta"], ["beta_log_magnitude", "beta"]] as const) {
     const items: { title: string; a: Array32; index: number }[] = [];
     for (const k of ctx.study.orderModels(keys)) {
-      const fin = ctx.finals.get(k);
-      const path = fin && tensorsPath(ctx, k, fin.seed, fin.checkpoint);
+      const b = ctx.bests.get(k);
+      const path = b && tensorsPath(ctx, k, b.seed, b.checkpoint);
       const a = path ? ctx.tensors(path).arrays.get(name) : undefined;
       if (a) items.push({ title: ctx.study.label(k), a, index: 0 });
     }
@@ -118,7 +118,7 @@ async function spectraFigures(ctx: Ctx, models: ModelEntry[] | string[], id: str
     out.push(await figure({
       id: safe(`${id}-${key}${ctx.suffix}`), section, panels,
       title: `${heading}: ${key === "delta" ? "δ̂" : "β̂"}${ctx.suffix ? ` (${ctx.dataset})` : ""}`,
-      caption: `${captions[key]}, centred (DC at k = 0), one colour scale for all panels. Final checkpoint, lowest seed.`,
+      caption: `${captions[key]}, centred (DC at k = 0), one colour scale for all panels. Best checkpoint, lowest seed.`,
       spec: panelsSpec(panels, "frequency", { domain, scheme: SPECTRUM_SCHEME, title: "log|F|" }),
     }));
   }
@@ -127,9 +127,9 @@ async function spectraFigures(ctx: Ctx, models: ModelEntry[] | string[], id: str
 
 async function pixelFigures(ctx: Ctx): Promise<Figure[]> {
   const out: Figure[] = [];
-  for (const k of ctx.study.orderModels(ctx.finals.keys())) {
-    const fin = ctx.finals.get(k)!;
-    const path = tensorsPath(ctx, k, fin.seed, fin.checkpoint);
+  for (const k of ctx.study.orderModels(ctx.bests.keys())) {
+    const best = ctx.bests.get(k)!;
+    const path = tensorsPath(ctx, k, best.seed, best.checkpoint);
     if (!path) continue;
     const { arrays } = ctx.tensors(path);
     const rgb = (a: Array32, i: number, signed: boolean, t: string): Panel => {
@@ -144,7 +144,7 @@ async function pixelFigures(ctx: Ctx): Promise<Figure[]> {
       const panels = [...(x ? Array.from({ length: n }, (_, i) => rgb(x, i, false, `x, example ${i}`)) : []), ...Array.from({ length: n }, (_, i) => rgb(d, i, true, `δ, example ${i}`))];
       out.push(await figure({
         id: safe(`pixels-delta-${k}${ctx.suffix}`), section: "pixels", panels, title: `${ctx.study.label(k)}: clean images and perturbations δ${ctx.suffix && ` (${ctx.dataset})`}`,
-        caption: `Successful ${ctx.attack} perturbations at the final checkpoint. δ is shown as 0.5 + δ/(2·max|δ|) per figure panel (grey = 0), clean images as stored in [0, 1].`,
+        caption: `Successful ${ctx.attack} perturbations at the best checkpoint (highest test accuracy). δ is shown as 0.5 + δ/(2·max|δ|) per figure panel (grey = 0), clean images as stored in [0, 1].`,
         spec: panelsSpec(panels, "pixel", undefined, n),
       }));
     }
@@ -154,7 +154,7 @@ async function pixelFigures(ctx: Ctx): Promise<Figure[]> {
       const panels = Array.from({ length: n }, (_, c) => rgb(b, c, true, `β, class ${c}`));
       out.push(await figure({
         id: safe(`pixels-beta-${k}${ctx.suffix}`), section: "pixels", panels, title: `${ctx.study.label(k)}: linear predictor β per class${ctx.suffix && ` (${ctx.dataset})`}`,
-        caption: "β_c = ∂z_c/∂x of the final linear model, shown as 0.5 + β/(2·max|β|) per panel (grey = 0).",
+        caption: "β_c = ∂z_c/∂x of the linear model at its best checkpoint, shown as 0.5 + β/(2·max|β|) per panel (grey = 0).",
         spec: panelsSpec(panels, "pixel", undefined, 5),
       }));
     }
@@ -168,11 +168,13 @@ const BIN_AXIS: Record<string, { title: string; centre: (b: number) => number }>
   angular: { title: "angle φ (degrees, bin centre)", centre: (b) => 10 * b + 5 },
 };
 
+const ENERGY = ["delta_radial", "delta_angular", "beta_radial", "beta_angular"];
+
 async function energyFigures(ctx: Ctx): Promise<Figure[]> {
   const out: Figure[] = [];
-  for (const q of ["delta_radial", "delta_angular", "beta_radial", "beta_angular"]) {
+  for (const q of ENERGY) {
     const rows = await ctx.study.query(
-      `SELECT model, bin, avg(value) AS value, count(*) AS seeds FROM results WHERE dataset = ? AND attack = ? AND final AND quantity = ?
+      `SELECT model, bin, avg(value) AS value, count(*) AS seeds FROM results WHERE dataset = ? AND attack = ? AND best AND quantity = ?
        AND example IS NULL AND bin IS NOT NULL GROUP BY model, bin ORDER BY model, bin`, [ctx.dataset, ctx.attack, q]);
     if (rows.length === 0) continue;
     const [of, kind] = q.split("_") as [string, string];
@@ -180,7 +182,7 @@ async function energyFigures(ctx: Ctx): Promise<Figure[]> {
     out.push(await figure({
       id: safe(`energy-${q}${ctx.suffix}`), section: "energy",
       title: `${kind === "radial" ? "Radial" : "Angular"} energy of ${of === "delta" ? "δ̂" : "β̂"}${ctx.suffix && ` (${ctx.dataset})`}`,
-      caption: `Fraction of the energy E = |F|² per ${kind} bin (each curve sums to 1${kind === "angular" ? ", DC excluded" : ""}), ${of === "delta" ? `mean over successful ${ctx.attack} examples` : "β of class 0"}, final checkpoint, averaged over seeds.`,
+      caption: `Fraction of the energy E = |F|² per ${kind} bin (each curve sums to 1${kind === "angular" ? ", DC excluded" : ""}), ${of === "delta" ? `mean over successful ${ctx.attack} examples` : "β of class 0"}, best checkpoint, averaged over seeds.`,
       spec: {
         width: 420, height: 260, data: { values },
         mark: { type: "line", point: true },
@@ -198,9 +200,12 @@ function withDynamics(rows: Row[]): Row[] {
   return rows.filter((r) => (cps.get(String(r.model))?.size ?? 0) > 1);
 }
 
+/** What the dynamics figures draw (the SQL below names them). */
+const DYNAMICS = ["train_accuracy", "test_accuracy", "success_rate", "delta_l2", "delta_linf", "delta_radial", "delta_angular"];
+
 async function dynamicsFigures(ctx: Ctx): Promise<Figure[]> {
   const out: Figure[] = [];
-  const transfer = `${ctx.attack}@final`;
+  const transfer = `${ctx.attack}@best`;
   const acc = withDynamics(await ctx.study.query(
     `SELECT model, checkpoint, epoch, iteration, attack, quantity, avg(value) AS value FROM results
      WHERE dataset = ? AND example IS NULL AND bin IS NULL
@@ -209,11 +214,11 @@ async function dynamicsFigures(ctx: Ctx): Promise<Figure[]> {
   if (acc.length) {
     const attacked = acc.some((r) => r.quantity === "success_rate");
     const p = progress(acc);
-    const series = (r: Row) => (r.quantity === "success_rate" ? (r.attack === transfer ? `transfer: final model's δ (${transfer})` : `success rate (${r.attack})`) : title(String(r.quantity)));
+    const series = (r: Row) => (r.quantity === "success_rate" ? (r.attack === transfer ? `transfer: best checkpoint's δ (${transfer})` : `success rate (${r.attack})`) : title(String(r.quantity)));
     const values = acc.map((r) => ({ key: r.model, model: ctx.study.label(String(r.model)), checkpoint: r.checkpoint, t: r[p.field], attack: r.attack, quantity: r.quantity, series: series(r), value: r.value }));
     out.push(await figure({
       id: safe(`dynamics-success${ctx.suffix}`), section: "dynamics", title: `${attacked ? "Attack success rate vs accuracy" : "Accuracy"} over training${ctx.suffix && ` (${ctx.dataset})`}`,
-      caption: attacked ? `Success rate of ${ctx.attack} at each checkpoint (clean-correct and fooled, over all attacked examples), train and test accuracy, and the transfer of the final model's perturbations to each checkpoint (${transfer}). Averaged over seeds.` : "Train and test accuracy at each checkpoint, averaged over seeds.",
+      caption: attacked ? `Success rate of ${ctx.attack} at each checkpoint (clean-correct and fooled, over all attacked examples), train and test accuracy, and the transfer of the best checkpoint's perturbations to each checkpoint (${transfer}). Averaged over seeds.` : "Train and test accuracy at each checkpoint, averaged over seeds.",
       spec: {
         data: { values }, columns: 3,
         facet: { field: "model", type: "nominal", title: null, sort: ctx.study.orderModels(acc.map((r) => String(r.model))).map((k) => ctx.study.label(k)) },
@@ -314,7 +319,7 @@ async function breakpointFigures(ctx: Ctx): Promise<Figure[]> {
       const values = mine.map((r) => ({ key: k, checkpoint: r.checkpoint, t: r[p.field], quantity: r.quantity, direction: String(r.quantity).endsWith("_adv") ? "adversarial δ" : "random r, ‖r‖ = ‖δ‖", value: r.value }));
       out.push(await figure({
         id: safe(`breakpoints-${k}-${o.key}${ctx.suffix}`), section: "breakpoints", title: `${ctx.study.label(k)}: ${o.title}${ctx.suffix && ` (${ctx.dataset})`}`,
-        caption: `Histograms over examples at each ${p.field}: the segment x → x + δ (final model's ${ctx.attack} perturbation) against x → x + r (Gaussian direction of the same L2 norm), evaluated on each checkpoint.`,
+        caption: `Histograms over examples at each ${p.field}: the segment x → x + δ (the best checkpoint's ${ctx.attack} perturbation) against x → x + r (Gaussian direction of the same L2 norm), evaluated on each checkpoint.`,
         spec: {
           data: { values }, facet: { column: { field: "t", type: "ordinal", title: p.title } },
           spec: { width: 180, height: 160, mark: { type: "bar", opacity: 0.55 },
@@ -348,7 +353,7 @@ async function sweepFigures(ctx: Ctx): Promise<Figure[]> {
     for (const f of await spectraFigures(ctx, models, `sweep-${group}-spectra`, "sweeps", `Group ${group}`)) out.push(f);
     const rows = await ctx.study.query(
       `SELECT model, quantity, avg(value) AS mean, stddev_samp(value) AS std, count(*) AS n FROM results
-       WHERE dataset = ? AND attack = ? AND final AND example IS NOT NULL AND quantity IN (${SWEEP_QUANTITIES.map(() => "?").join(", ")})
+       WHERE dataset = ? AND attack = ? AND best AND example IS NOT NULL AND quantity IN (${SWEEP_QUANTITIES.map(() => "?").join(", ")})
          AND model IN (${models.map(() => "?").join(", ")}) GROUP BY model, quantity ORDER BY model, quantity`,
       [ctx.dataset, ctx.attack, ...SWEEP_QUANTITIES, ...models.map((m) => m.key)]);
     if (rows.length === 0) continue;
@@ -366,7 +371,7 @@ async function sweepFigures(ctx: Ctx): Promise<Figure[]> {
       : { field: "x", type: "nominal", title: "model", sort: models.map((m) => m.label) };
     out.push(await figure({
       id: safe(`sweep-${group}-statistics${ctx.suffix}`), section: "sweeps", title: `Group ${group}: spectral statistics of δ̂ vs ${axes.x ?? "model"}${ctx.suffix && ` (${ctx.dataset})`}`,
-      caption: `Mean ± one standard deviation over the successful ${ctx.attack} examples at the final checkpoint (all seeds pooled).`,
+      caption: `Mean ± one standard deviation over the successful ${ctx.attack} examples at the best checkpoint (all seeds pooled).`,
       spec: {
         data: { values }, facet: { column: { field: "statistic", type: "nominal", title: null } }, resolve: { scale: { y: "independent" } },
         spec: { width: 220, height: 200, layer: [
@@ -382,14 +387,14 @@ async function sweepFigures(ctx: Ctx): Promise<Figure[]> {
 /** Singular values of each layer's linear map by rank (dense: SVD; conv: Sedghi et al.), one panel per layer. */
 async function layerFigures(ctx: Ctx): Promise<Figure[]> {
   const rows = await ctx.study.query(
-    `SELECT model, quantity, bin, avg(value) AS value FROM results WHERE dataset = ? AND final AND quantity LIKE 'sv:%'
+    `SELECT model, quantity, bin, avg(value) AS value FROM results WHERE dataset = ? AND best AND quantity LIKE 'sv:%'
      GROUP BY model, quantity, bin ORDER BY model, quantity, bin`, [ctx.dataset]);
   if (rows.length === 0) return [];
   const values = rows.map((r) => ({ model: ctx.study.label(String(r.model)), layer: String(r.quantity).slice(3), rank: Number(r.bin) + 1, value: Number(r.value) }));
   return [await figure({
     id: safe(`layers-singular-values${ctx.suffix}`), section: "layers",
     title: `Singular values of the layer maps${ctx.suffix ? ` (${ctx.dataset})` : ""}`,
-    caption: "Singular values in descending order of each layer's map at the final checkpoint (mean over seeds): dense layers by SVD of the weight, convolutions as circular convolutions on their input size (Sedghi et al.). Log scales.",
+    caption: "Singular values in descending order of each layer's map at the best checkpoint (mean over seeds): dense layers by SVD of the weight, convolutions as circular convolutions on their input size (Sedghi et al.). Log scales.",
     spec: {
       data: { values }, facet: { column: { field: "layer", type: "nominal", title: "parameter" } }, resolve: { scale: { x: "independent", y: "independent" } },
       spec: { width: 240, height: 200, mark: { type: "line" }, encoding: {
@@ -400,6 +405,25 @@ async function layerFigures(ctx: Ctx): Promise<Figure[]> {
     },
   })];
 }
+
+/** A kind of figure: what it draws (result quantities, by catalogue name; a family by its prefix) and how. */
+export interface FigureDef {
+  readonly name: string;
+  readonly quantities: readonly string[];
+  build(ctx: Ctx): Promise<Figure[]>;
+}
+
+/** The report's figures, registered once, in report order; each draws only what the study holds. A new figure is added here. */
+export const FIGURES: readonly FigureDef[] = [
+  { name: "spectra", quantities: [], build: (ctx) => spectraFigures(ctx, [...ctx.bests.keys()], "spectra", "spectra", "Mean log-magnitude spectra, all models") },
+  { name: "pixels", quantities: [], build: pixelFigures },
+  { name: "energy", quantities: ENERGY, build: energyFigures },
+  { name: "dynamics", quantities: DYNAMICS, build: dynamicsFigures },
+  { name: "evolution", quantities: [], build: evolutionFigures },
+  { name: "breakpoints", quantities: OBSERVABLES.flatMap((o) => [`${o.key}_adv`, `${o.key}_random`]), build: breakpointFigures },
+  { name: "sweeps", quantities: SWEEP_QUANTITIES, build: sweepFigures },
+  { name: "layers", quantities: ["sv:"], build: layerFigures },
+];
 
 /** Every figure whose data the study holds, in report order. */
 export async function buildFigures(study: Study): Promise<Figure[]> {
@@ -412,15 +436,12 @@ export async function buildFigures(study: Study): Promise<Figure[]> {
     // Spectra come from one attack: paper A's L∞ PGD when the study ran it.
     // '' when nothing was attacked (a training-only study): only the accuracy curves have data then.
     const attack = attacks.includes("pgd-linf") ? "pgd-linf" : attacks[0] ?? "";
-    const finals = new Map<string, { seed: number; checkpoint: string }>();
-    for (const r of await study.query("SELECT DISTINCT model, seed, checkpoint FROM results WHERE dataset = ? AND final ORDER BY model, seed", [dataset])) {
-      if (!finals.has(String(r.model))) finals.set(String(r.model), { seed: Number(r.seed), checkpoint: String(r.checkpoint) });
+    const bests = new Map<string, { seed: number; checkpoint: string }>();
+    for (const r of await study.query("SELECT DISTINCT model, seed, checkpoint FROM results WHERE dataset = ? AND best ORDER BY model, seed", [dataset])) {
+      if (!bests.has(String(r.model))) bests.set(String(r.model), { seed: Number(r.seed), checkpoint: String(r.checkpoint) });
     }
-    const ctx: Ctx = { study, dataset, attack, suffix: datasets.length > 1 ? `-${dataset}` : "", finals, tensors };
-    figures.push(
-      ...await spectraFigures(ctx, [...finals.keys()], "spectra", "spectra", "Mean log-magnitude spectra, all models"),
-      ...await pixelFigures(ctx), ...await energyFigures(ctx), ...await dynamicsFigures(ctx),
-      ...await evolutionFigures(ctx), ...await breakpointFigures(ctx), ...await sweepFigures(ctx), ...await layerFigures(ctx));
+    const ctx: Ctx = { study, dataset, attack, suffix: datasets.length > 1 ? `-${dataset}` : "", bests, tensors };
+    for (const f of FIGURES) figures.push(...await f.build(ctx));
   }
   return figures;
 }

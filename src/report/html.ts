@@ -4,8 +4,11 @@
 import { type Figure, SECTIONS, type Section } from "./figures.js";
 import { dataUri } from "./image.js";
 import type { Cell } from "../store/tables.js";
-import type { StudyFile } from "../studies/runner.js";
-import type { TableData } from "./tables.js";
+import type { StudyFile } from "../store/study-folder.js";
+import type { QuantitySummary, TableData } from "./tables.js";
+
+/** The documentation shipped with advdyn (docs/ of the package), linked from the report. */
+const doc = (name: string) => new URL(`../../../docs/${name}`, import.meta.url).href;
 
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const fmt = (x: number) => (Math.abs(x) >= 1 ? x.toFixed(2) : x.toPrecision(3));
@@ -18,10 +21,17 @@ function pair(ours: Cell | null, paper: number | readonly [number, number] | und
 
 function table({ table: t, labels, ours }: TableData): string {
   return `<section id="table-${esc(t.id)}"><h3>${esc(t.title)}</h3>
-<p>Ours: mean ± std over the final checkpoints' rows${t.attack ? ` (attack ${esc(t.attack)})` : ""}, examples of all seeds pooled; paper: as reported. Hover a cell for n.</p>
+<p>Ours: mean ± std over the best checkpoints' rows${t.attack ? ` (attack ${esc(t.attack)})` : ""}, examples of all seeds pooled; paper: as reported. Hover a cell for n.</p>
 <table><thead><tr><th rowspan="2">model</th>${t.columns.map((c) => `<th colspan="2">${esc(c.label)}</th>`).join("")}</tr>
 <tr>${t.columns.map(() => "<th>ours</th><th>paper</th>").join("")}</tr></thead>
 <tbody>${t.rows.map((r, i) => `<tr><th>${esc(labels[i])}</th>${t.columns.map((c, j) => pair(ours[i]![j]!, r.paper?.[c.label])).join("")}</tr>`).join("\n")}</tbody></table></section>`;
+}
+
+function summary(s: QuantitySummary, label: (key: string) => string): string {
+  const unit = (u: string) => (u ? ` (${esc(u)})` : "");
+  return `<h3>${esc(s.dataset)}</h3><table><thead><tr><th>quantity</th><th>attack</th>${s.models.map((m) => `<th>${esc(label(m))}</th>`).join("")}</tr></thead>
+<tbody>${s.rows.map((r) => `<tr><th title="${esc(r.quantity.definition)}">${esc(r.quantity.symbol)}${unit(r.quantity.unit)}</th><td>${esc(r.attack || "—")}</td>${r.cells.map((c) =>
+    `<td title="n = ${c?.n ?? 0}">${c === null ? "—" : esc(c.n === 1 ? fmt(c.mean) : `${fmt(c.mean)} ± ${fmt(c.std)}`)}</td>`).join("")}</tr>`).join("\n")}</tbody></table>`;
 }
 
 const img = (svg: string, alt: string, extra = "") => `<img src="${dataUri("image/svg+xml", svg)}" alt="${esc(alt)}"${extra}>`;
@@ -48,17 +58,21 @@ th{background:#f4f4f4}td.paper{color:#666}figure{margin:2em 0}figure img{max-wid
 figcaption{font-size:.9em;color:#444}pre{background:#f8f8f8;padding:.5em;overflow:auto;max-height:30em}
 nav ol ol{font-size:.9em}input[type=range]{width:20em;vertical-align:middle}`;
 
-export function renderHtml(info: StudyFile, tables: TableData[], figures: Figure[]): string {
+export function renderHtml(info: StudyFile, tables: TableData[], summaries: QuantitySummary[], figures: Figure[]): string {
+  const label = (key: string) => info.spec.models.find((m) => m.key === key)?.label ?? key;
   const sections = (Object.keys(SECTIONS) as Section[]).map((s) => ({ s, figs: figures.filter((f) => f.section === s) })).filter((x) => x.figs.length);
   const toc = `<nav><h2>Contents</h2><ol><li><a href="#study">Study</a></li>
 ${tables.length ? `<li><a href="#tables">Tables</a><ol>${tables.map(({ table: t }) => `<li><a href="#table-${esc(t.id)}">${esc(t.title)}</a></li>`).join("")}</ol></li>` : ""}
+${summaries.length ? `<li><a href="#quantities">Every measured quantity</a></li>` : ""}
 ${sections.map(({ s, figs }) => `<li><a href="#${s}">${esc(SECTIONS[s])}</a><ol>${figs.map((f) => `<li><a href="#${esc(f.id)}">${esc(f.title)}</a></li>`).join("")}</ol></li>`).join("\n")}</ol></nav>`;
   const models = `<table><thead><tr><th>key</th><th>label</th><th>model</th><th>options</th><th>linear</th><th>group</th></tr></thead><tbody>
 ${info.spec.models.map((m) => `<tr><td>${esc(m.key)}</td><td>${esc(m.label)}</td><td>${esc(m.name)}</td><td>${esc(JSON.stringify(m.options))}</td><td>${m.linear ? "yes" : "no"}</td><td>${esc(m.group ?? "")}</td></tr>`).join("\n")}</tbody></table>`;
   const study = `<section id="study"><h2>Study</h2>
 <p>${esc(info.description)}</p>
+<p>What each quantity is and how it is computed: <a href="${doc("methods.md")}">methods</a>; what each study runs at each scale and what the papers found: <a href="${doc("studies.md")}">studies</a> (advdyn's docs/ folder).</p>
 <table><tbody><tr><th>study</th><td>${esc(info.study)}</td></tr><tr><th>scale</th><td>${esc(info.scale)}</td></tr>
-<tr><th>datasets</th><td>${esc(info.spec.datasets.map((d) => d.key).join(", "))}</td></tr><tr><th>seeds</th><td>${esc(info.spec.seeds.join(", "))}</td></tr>
+<tr><th>datasets</th><td>${esc([...new Set(info.spec.jobs.map((j) => j.tags.dataset))].join(", "))}</td></tr><tr><th>seeds</th><td>${esc([...new Set(info.spec.jobs.map((j) => j.tags.seed))].join(", "))}</td></tr>
+<tr><th>jobs</th><td>${esc([...new Set(info.spec.jobs.map((j) => j.kind))].map((k) => `${info.spec.jobs.filter((j) => j.kind === k).length} ${k}`).join(", "))} (a measure job of a run's checkpoints becomes one job per checkpoint)</td></tr>
 <tr><th>created</th><td>${esc(info.created)}</td></tr>
 ${Object.entries(info.versions ?? {}).map(([k, v]) => `<tr><th>${esc(k)} version</th><td>${esc(v)}</td></tr>`).join("")}</tbody></table>
 <h3>Models</h3>${models}
@@ -70,6 +84,7 @@ ${Object.entries(info.versions ?? {}).map(([k, v]) => `<tr><th>${esc(k)} version
 ${toc}
 ${study}
 ${tables.length ? `<section id="tables"><h2>Tables</h2>${tables.map(table).join("\n")}</section>` : ""}
+${summaries.length ? `<section id="quantities"><h2>Every measured quantity</h2><p>Mean ± std at the best checkpoint of each run (per-example values of all seeds pooled; hover a quantity for its definition, a cell for n).</p>${summaries.map((x) => summary(x, label)).join("\n")}</section>` : ""}
 ${sections.map(({ s, figs }) => `<section id="${s}"><h2>${esc(SECTIONS[s])}</h2>\n${figs.map(figure).join("\n")}</section>`).join("\n")}
 <script>${SCRIPT}</script>
 </body></html>

@@ -5,13 +5,13 @@ import { join } from "node:path";
 import { writeFileAtomic } from "../util/atomic.js";
 import { type Figure, buildFigures } from "./figures.js";
 import { renderHtml } from "./html.js";
-import type { StudyFile } from "../studies/runner.js";
+import type { StudyFile } from "../store/study-folder.js";
 import { Study } from "./study.js";
-import { type TableData, buildTables } from "./tables.js";
+import { type QuantitySummary, type TableData, buildSummaries, buildTables } from "./tables.js";
 
 export type { Figure, Frame, Section } from "./figures.js";
 export type { Panel } from "./image.js";
-export type { TableData } from "./tables.js";
+export type { QuantitySummary, TableData } from "./tables.js";
 
 export interface Report {
   /** Path of index.html. */
@@ -20,6 +20,8 @@ export interface Report {
   figures: string[];
   info: StudyFile;
   tables: TableData[];
+  /** Every measured quantity per model (catalogue-driven). */
+  summaries: QuantitySummary[];
   /** The figures with the data they draw (Vega-Lite specs, heatmap source arrays). */
   content: Figure[];
 }
@@ -27,9 +29,11 @@ export interface Report {
 export async function buildReport(studyDir: string): Promise<Report> {
   const study = await Study.open(studyDir);
   let tables: TableData[];
+  let summaries: QuantitySummary[];
   let content: Figure[];
   try {
     tables = await buildTables(study);
+    summaries = await buildSummaries(study);
     content = await buildFigures(study);
   } finally {
     study.close();
@@ -52,6 +56,6 @@ export async function buildReport(studyDir: string): Promise<Report> {
     (f.panels ?? []).forEach((p, i) => write(`${f.id}-${i}.png`, p.png));
   }
   const html = join(dir, "index.html");
-  writeFileAtomic(html, renderHtml(study.info, tables, content));
-  return { html, figures, info: study.info, tables, content };
+  writeFileAtomic(html, renderHtml(study.info, tables, summaries, content));
+  return { html, figures, info: study.info, tables, summaries, content };
 }

@@ -3,10 +3,9 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ResultsDb, type Row } from "../store/db.js";
-import { readJson } from "../store/json.js";
+import type { ModelEntry, StudyFile } from "../store/study-folder.js";
 import type { Table } from "../store/tables.js";
-import type { StudyFile } from "../studies/runner.js";
-import type { ModelEntry } from "../studies/spec.js";
+import { readJson } from "../util/json.js";
 import { loadSafetensors } from "../torch/safetensors.js";
 
 /** One tensors/<dataset>/<model>/seed-<s>/<checkpoint>/<attack>.safetensors file. */
@@ -43,12 +42,10 @@ export class Study {
     const infoPath = join(dir, "study.json");
     const info = readJson<StudyFile>(infoPath);
     if (info === undefined) throw new Error(`${infoPath}: missing; ${dir} is not a study folder (advdyn study … --out DIR writes one)`);
-    if (typeof info.study !== "string" || !Array.isArray(info.spec?.models) || !Array.isArray(info.spec?.tables)) {
-      throw new Error(`${infoPath}: expected { study, spec: { models: [...], tables: [...], ... }, ... }`);
+    if (typeof info.study !== "string" || !Array.isArray(info.spec?.models) || !Array.isArray(info.spec?.tables) || !Array.isArray(info.spec?.jobs)) {
+      throw new Error(`${infoPath}: expected { study, spec: { models: [...], tables: [...], jobs: [...] }, ... }`);
     }
-    const dbPath = join(dir, "results.duckdb");
-    if (!existsSync(dbPath)) throw new Error(`${dbPath}: missing; the study has no results database yet`);
-    return new Study(dir, info, await ResultsDb.open(dbPath, info.study, { readOnly: true }));
+    return new Study(dir, info, await ResultsDb.open(join(dir, "results.duckdb")));
   }
 
   query(sql: string, params: (string | number | boolean)[] = []): Promise<Row[]> {

@@ -6,7 +6,7 @@
 //   state.safetensors             optimizer state + progress, written last at each epoch end
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { readJson, writeJson } from "./json.js";
+import { firstDifference, readJson, writeJson } from "../util/json.js";
 
 export interface CheckpointInfo {
   /** File name under checkpoints/. */
@@ -45,8 +45,12 @@ export class RunDir {
     mkdirSync(join(this.path, "checkpoints"), { recursive: true });
     const existing = readJson<object>(this.configPath);
     if (existing === undefined) writeJson(this.configPath, config);
-    else if (JSON.stringify(existing) !== JSON.stringify(config)) {
-      throw new Error(`${this.configPath}: this run folder holds a run with another configuration; choose a new --out or delete the folder`);
+    else {
+      const d = firstDifference(existing, config);
+      if (d) {
+        throw new Error(`${this.configPath}: ${d.path} is ${JSON.stringify(d.a)} here, ${JSON.stringify(d.b)} now; ` +
+          "this run folder holds a run with another configuration: choose a new --out or delete the folder");
+      }
     }
   }
 

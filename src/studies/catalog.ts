@@ -1,9 +1,14 @@
 // Paper A's experiments (SCIENCE §6 A-T1…A-T9) as study specs, at three scales. The paper scale
 // uses the paper's settings (SCIENCE §1.6, §1.7, §7); demo and smoke shrink data, epochs, attack
-// steps and model lists so the same pipeline runs in minutes or seconds on built-in data.
-import type { DatasetName, ImageDatasetName } from "../data/index.js";
+// steps and model lists so the same graph runs in minutes or seconds on built-in data.
+// Each is a graph of two job kinds: train every dataset × model × seed, then measure the run's
+// checkpoints (the best one, or all of them for the learning dynamics).
+import type { AttackRef } from "../attacks/registry.js";
+import type { DatasetName, DatasetRef, ImageDatasetName } from "../data/index.js";
+import type { JobSpec, ModelEntry, StudySpec } from "../store/study-folder.js";
 import type { Table } from "../store/tables.js";
-import type { AttackSpec, DatasetEntry, ModelEntry, Scale, StudyName, StudySpec } from "./spec.js";
+import type { MeasureInputs, StudyAttack, TrainInputs } from "./kinds/index.js";
+import type { Scale, StudyName } from "./spec.js";
 
 export interface CatalogOptions {
   scale: Scale;
@@ -28,8 +33,33 @@ interface ScaleSettings {
   testExamples?: number;
   epochs: number;
   batchSize: number;
-  attack: Pick<AttackSpec, "steps" | "examples" | "batchSize">;
+  attack: { steps: number; examples: number; batchSize: number };
 }
+
+/** A dataset of a study: its key in rows and folders, and the set. */
+interface DatasetEntry {
+  key: string;
+  ref: DatasetRef;
+}
+
+/** Paper A's studies in compact form, expanded into their job graph by paperAJobs. */
+interface PaperASettings {
+  datasets: DatasetEntry[];
+  models: ModelEntry[];
+  seeds: number[];
+  train: TrainInputs["train"];
+  /** Null: the study only trains (hidden-shortcut). */
+  attack: StudyAttack | null;
+  /** Which checkpoints are measured: the best one, or every one (learning dynamics). */
+  checkpoints: "best" | "all";
+  /** Minimal-norm attacks (FMN L2 and L∞) at every measured checkpoint, for ‖δ‖ over training. */
+  minimalNorm: { steps: number } | null;
+  transfer: boolean;
+  breakpoints: MeasureInputs["breakpoints"];
+  layerSpectra: boolean;
+}
+
+type Built = PaperASettings & Pick<StudySpec, "study" | "scale" | "description" | "tables">;
 
 const SCALE: Record<Scale, ScaleSettings> = {
   // The reduced scales double the class signal's amplitude (0.1 instead of 0.05): linear models then
@@ -41,12 +71,13 @@ const SCALE: Record<Scale, ScaleSettings> = {
 };
 
 /** §1.7 and §7 A-6: L∞ PGD, ε = 8/255, absolute step 0.01, random start, last iterate. */
-function pgd(s: ScaleSettings, split: "train" | "test" = "test", examples = s.attack.examples): AttackSpec {
-  return { key: "pgd-linf", eps: 8 / 255, steps: s.attack.steps, stepsize: 0.01, randomStart: true, examples, split, batchSize: Math.min(s.attack.batchSize, examples) };
+function pgd(s: ScaleSettings, split: "train" | "test" = "test", examples = s.attack.examples): StudyAttack {
+  const attack: AttackRef = { attack: "pgd", norm: "linf", eps: 8 / 255, options: { steps: s.attack.steps, absStepsize: 0.01, randomStart: true } };
+  return { key: "pgd-linf", attack, examples, split, batchSize: Math.min(s.attack.batchSize, examples) };
 }
 
 function datasetEntry(name: DatasetName, s: ScaleSettings): DatasetEntry {
-  return name === "fourier-classes" ? { key: name, name, options: { fourierClasses: s.synthetic } } : { key: name, name };
+  return { key: name, ref: name === "fourier-classes" ? { name, options: { fourierClasses: s.synthetic } } : { name } };
 }
 
 const model = (key: string, label: string, name: string, options: Record<string, unknown>, extra: Partial<ModelEntry> = {}): ModelEntry =>
@@ -89,7 +120,9 @@ const SMOKE_IFR = new Set(["fc-linear", "fwconv-linear", "bwconv-relu"]);
 // Left out of the demo for time (VGG19, ResNet18: 30–50 img/s here; deep FC, LC: the widest layers).
 const NOT_IN_DEMO = new Set(["vgg19", "resnet18", "fc-deep-linear", "lc-linear", "lc-relu", "bwconv-c32-linear"]);
 
-function ifr(scale: Scale): Pick<StudySpec, "description" | "models" | "tables"> {
+type Part = Pick<Built, "description" | "models" | "tables">;
+
+function ifr(scale: Scale): Part {
   const keep = (key: string) => scale === "paper" || (scale === "demo" ? !NOT_IN_DEMO.has(key) : SMOKE_IFR.has(key));
   const linear = LINEAR.filter(([k]) => keep(k)).map(([key, label, name, o, paper]) => ({ entry: model(key, `${label} (linear)`, name, { ...o, activation: "linear" }), paper }));
   const relu = NONLINEAR.filter(([k]) => keep(k)).map(([key, label, name, o, paper]) => ({
@@ -110,7 +143,7 @@ function ifr(scale: Scale): Pick<StudySpec, "description" | "models" | "tables">
   };
 }
 
-function initScale(scale: Scale): Pick<StudySpec, "description" | "models" | "tables"> {
+function initScale(scale: Scale): Part {
   const alphas = scale === "smoke" ? [0.1, 10] : [0.1, 1, 10];
   const families = scale === "smoke" ? [["bwconv", "Bounded Width Convolution C = 32"]] : [["lc", "Locally Connected"], ["bwconv", "Bounded Width Convolution C = 32"]];
   const models: ModelEntry[] = [];
@@ -128,7 +161,7 @@ function initScale(scale: Scale): Pick<StudySpec, "description" | "models" | "ta
   };
 }
 
-function kernelSize(scale: Scale, side: number): Pick<StudySpec, "description" | "models" | "tables"> {
+function kernelSize(scale: Scale, side: number): Part {
   const kernels = scale === "paper" ? [3, 5, 7, 9, 11, 15, 21, side] : scale === "demo" ? [3, 7, 15, side] : [3, side];
   const channels = scale === "paper" ? 32 : 8;
   const models: ModelEntry[] = [];
@@ -147,7 +180,7 @@ function kernelSize(scale: Scale, side: number): Pick<StudySpec, "description" |
   };
 }
 
-function architectures(scale: Scale): Pick<StudySpec, "description" | "models" | "tables"> {
+function architectures(scale: Scale): Part {
   // §7 A-5 at paper scale; small transformers elsewhere so they train in seconds on 2 cores.
   const small = scale !== "paper";
   const models = [
@@ -165,7 +198,7 @@ function architectures(scale: Scale): Pick<StudySpec, "description" | "models" |
 }
 
 /** §1.11: the code's four models, accuracy with and without the v3 Fourier-domain shortcut (code-comment means of 5 runs). */
-function hiddenShortcutModels(base: string, scale: Scale): Pick<StudySpec, "description" | "models" | "tables"> {
+function hiddenShortcutModels(base: string, scale: Scale): Part {
   const all: [ModelEntry, [number, number]][] = [
     [model("fc-linear", "Linear FC", "fc", { activation: "linear" }), [40.8, 46.11]],
     [model("fc-relu", "Nonlinear FC (1000)", "fc", { width: 1000, activation: "relu" }), [48.5, 51.86]],
@@ -189,30 +222,54 @@ export function breakpointEpochs(epochs: number): number[] {
   return [...new Set([0, 5, 10, 20, 25, 40].map((e) => Math.round((e * epochs) / 40)))];
 }
 
-export function studySpec(study: StudyName, o: CatalogOptions): StudySpec {
-  const spec = scaledSpec(study, o);
-  if (o.models) {
-    const known = spec.models.map((m) => m.key);
-    const unknown = o.models.filter((k) => !known.includes(k));
-    if (unknown.length) throw new RangeError(`models: ${unknown.join(", ")} not in study ${study} at scale ${o.scale} (it has ${known.join(", ")})`);
-    spec.models = spec.models.filter((m) => o.models!.includes(m.key));
-    spec.tables = spec.tables.map((t) => ({ ...t, rows: t.rows.filter((r) => o.models!.includes(r.model)) })).filter((t) => t.rows.length > 0);
+/** The job graph of a paper-A study: train each dataset × model × seed, then measure its checkpoints. */
+function paperAJobs(b: Built): JobSpec[] {
+  const jobs: JobSpec[] = [];
+  for (const d of b.datasets) {
+    for (const m of b.models) {
+      for (const seed of b.seeds) {
+        const where = `${d.key}/${m.key}/seed-${seed}`;
+        const tags = { dataset: d.key, model: m.key, seed };
+        const run = `runs/${where}`;
+        const train: TrainInputs = { model: { name: m.name, options: m.options }, dataset: d.ref, train: b.train, seed, ...(m.optim ? { optim: m.optim } : {}) };
+        jobs.push({ id: run, kind: "train", tags, inputs: { ...train } });
+        if (b.attack === null) continue;
+        const extraAttacks = b.minimalNorm === null ? [] : (["l2", "linf"] as const).map((norm) =>
+          ({ key: `fmn-${norm}`, attack: { attack: "fmn", norm, eps: null, options: { steps: b.minimalNorm!.steps } } satisfies AttackRef }));
+        const measure: MeasureInputs = {
+          checkpoints: b.checkpoints, seed, attack: b.attack, extraAttacks, transfer: b.transfer, breakpoints: b.breakpoints, layerSpectra: b.layerSpectra, linear: m.linear,
+        };
+        jobs.push({ id: `tensors/${where}`, kind: "measure", tags, inputs: { ...measure }, deps: { run } });
+      }
+    }
   }
-  if (o.epochs !== undefined) {
-    spec.train.epochs = o.epochs;
-    if (spec.breakpoints) spec.breakpoints.epochs = breakpointEpochs(o.epochs);
-  }
-  if (o.trainExamples !== undefined) spec.train.trainExamples = o.trainExamples;
-  if (o.testExamples !== undefined) spec.train.testExamples = o.testExamples;
-  if (spec.attack && o.attackSteps !== undefined) spec.attack.steps = o.attackSteps;
-  if (spec.attack && o.attackExamples !== undefined) {
-    spec.attack.examples = o.attackExamples;
-    spec.attack.batchSize = Math.min(spec.attack.batchSize, o.attackExamples);
-  }
-  return spec;
+  return jobs;
 }
 
-function scaledSpec(study: StudyName, o: CatalogOptions): StudySpec {
+export function studySpec(study: StudyName, o: CatalogOptions): StudySpec {
+  const b = scaledSettings(study, o);
+  if (o.models) {
+    const known = b.models.map((m) => m.key);
+    const unknown = o.models.filter((k) => !known.includes(k));
+    if (unknown.length) throw new RangeError(`models: ${unknown.join(", ")} not in study ${study} at scale ${o.scale} (it has ${known.join(", ")})`);
+    b.models = b.models.filter((m) => o.models!.includes(m.key));
+    b.tables = b.tables.map((t) => ({ ...t, rows: t.rows.filter((r) => o.models!.includes(r.model)) })).filter((t) => t.rows.length > 0);
+  }
+  if (o.epochs !== undefined) {
+    b.train.epochs = o.epochs;
+    if (b.breakpoints) b.breakpoints.epochs = breakpointEpochs(o.epochs);
+  }
+  if (o.trainExamples !== undefined) b.train.trainExamples = o.trainExamples;
+  if (o.testExamples !== undefined) b.train.testExamples = o.testExamples;
+  if (b.attack && o.attackSteps !== undefined) b.attack.attack = { ...b.attack.attack, options: { ...b.attack.attack.options, steps: o.attackSteps } };
+  if (b.attack && o.attackExamples !== undefined) {
+    b.attack.examples = o.attackExamples;
+    b.attack.batchSize = Math.min(b.attack.batchSize, o.attackExamples);
+  }
+  return { study: b.study, scale: b.scale, description: b.description, models: b.models, tables: b.tables, jobs: paperAJobs(b) };
+}
+
+function scaledSettings(study: StudyName, o: CatalogOptions): Built {
   const s = SCALE[o.scale];
   const datasetName = o.dataset ?? s.dataset;
   const real = datasetName !== "fourier-classes";
@@ -223,9 +280,9 @@ function scaledSpec(study: StudyName, o: CatalogOptions): StudySpec {
     ...(real && o.scale !== "paper" ? { trainExamples: s.synthetic.train, testExamples: s.synthetic.test } : {}),
     checkpointEveryIters: 0, earlyEpochs: 1,
   };
-  const base: Omit<StudySpec, "description" | "models" | "tables"> = {
+  const base: Omit<Built, "description" | "models" | "tables"> = {
     study, scale: o.scale, datasets: [dataset], seeds: o.seeds ?? [0], train, attack: pgd(s),
-    checkpoints: "final", minimalNorm: null, transfer: false, breakpoints: null, layerSpectra: false,
+    checkpoints: "best", minimalNorm: null, transfer: false, breakpoints: null, layerSpectra: false,
   };
   const side = s.synthetic.size;
   switch (study) {
@@ -234,7 +291,7 @@ function scaledSpec(study: StudyName, o: CatalogOptions): StudySpec {
     case "kernel-size": return { ...base, ...kernelSize(o.scale, real ? 32 : side) };
     case "architectures": return { ...base, ...architectures(o.scale) };
     case "hidden-shortcut": {
-      const shortcut: DatasetEntry = { key: "hidden-shortcut", name: "hidden-shortcut", options: { ...dataset.options, hiddenShortcut: { base: datasetName as ImageDatasetName, preset: "v3" } } };
+      const shortcut: DatasetEntry = { key: "hidden-shortcut", ref: { name: "hidden-shortcut", options: { ...dataset.ref.options, hiddenShortcut: { base: datasetName as ImageDatasetName, preset: "v3" } } } };
       return { ...base, datasets: [dataset, shortcut], attack: null, ...hiddenShortcutModels(dataset.key, o.scale) };
     }
     case "dynamics": {
@@ -245,7 +302,7 @@ function scaledSpec(study: StudyName, o: CatalogOptions): StudySpec {
         : model("bwconv-relu", "Bounded Width Convolution (ReLU)", "bwconv", { channels: 32, activation: "relu" });
       return {
         ...base,
-        description: "A-T4/A-T5: learning dynamics — success vs accuracy, ‖δ‖ and spectra over checkpoints, transfer from the final model, ReLU flips and roughness along adversarial vs random directions",
+        description: "A-T4/A-T5: learning dynamics — success vs accuracy, ‖δ‖ and spectra over checkpoints, transfer from the best checkpoint, ReLU flips and roughness along adversarial vs random directions",
         models: [m],
         train: { ...train, epochs, checkpointEveryIters: o.scale === "paper" ? 30 : o.scale === "demo" ? 5 : 2, earlyEpochs: 1 },
         attack: pgd(s, "train", Math.min(100, s.attack.examples)),
@@ -253,7 +310,7 @@ function scaledSpec(study: StudyName, o: CatalogOptions): StudySpec {
         minimalNorm: { steps: o.scale === "paper" ? 1000 : o.scale === "demo" ? 50 : 5 },
         transfer: true,
         breakpoints: { epochs: breakpointEpochs(epochs), examples: o.scale === "smoke" ? 8 : o.scale === "demo" ? 50 : 100, points: o.scale === "smoke" ? 8 : o.scale === "demo" ? 32 : 100 },
-        tables: [{ id: "dynamics", title: "Final model", attack: "pgd-linf", columns: [{ quantity: "success_rate", label: "success %" }, ACCURACY_COLUMN, { quantity: "delta_centroid", label: "centroid" }], rows: [{ model: m.key }] }],
+        tables: [{ id: "dynamics", title: "Best checkpoint", attack: "pgd-linf", columns: [{ quantity: "success_rate", label: "success %" }, ACCURACY_COLUMN, { quantity: "delta_centroid", label: "centroid" }], rows: [{ model: m.key }] }],
       };
     }
   }

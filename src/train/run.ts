@@ -1,8 +1,7 @@
 // One model trained on one dataset into a run folder, from a plain settings object: what
 // `advdyn train` and every study's training jobs call. The run folder's run.json records the
-// settings, so the run rebuilds its model and data alone (studies/run-model.ts).
-import { DataLoader, type DatasetName, type LoadOptions, loadDataset } from "../data/index.js";
-import type { Dataset } from "../data/dataset.js";
+// settings, so the run rebuilds its model and data alone (see runData).
+import { DataLoader, type DatasetRef, dataIdentity, loadSplit, resolveRef } from "../data/index.js";
 import { createModel, describeModel } from "../models/index.js";
 import type { Module } from "../nn/module.js";
 import { Adam } from "../optim/adam.js";
@@ -13,12 +12,10 @@ import * as torch from "../torch/index.js";
 import { type OptimDefaults, optimDefaults } from "./defaults.js";
 import { train } from "./trainer.js";
 
-/** Dataset options a run may carry (synthetic sets' parameters); real sets need none. */
-export type DatasetOptions = Pick<LoadOptions, "fourierClasses" | "hiddenShortcut" | "orthogonal" | "labels">;
-
 export interface RunSettings {
   model: { name: string; options: Record<string, unknown> };
-  dataset: { name: DatasetName; options?: DatasetOptions };
+  /** A folder dataset's path may be relative: to the run folder. */
+  dataset: DatasetRef;
   /** Use the first N examples of a split (default all). */
   trainExamples?: number;
   testExamples?: number;
@@ -35,7 +32,12 @@ export interface RunSettings {
 /** What run.json holds: the settings with every default resolved. */
 export interface RunConfig {
   model: { name: string; options: Record<string, unknown> };
-  dataset: { name: DatasetName; options?: DatasetOptions; trainExamples: number; testExamples: number };
+  dataset: DatasetRef & {
+    trainExamples: number;
+    testExamples: number;
+    /** SHA-256 of the set's files ('' for generated sets): other data, another run. */
+    identity: string;
+  };
   epochs: number;
   batchSize: number;
   seed: number;
@@ -45,14 +47,6 @@ export interface RunConfig {
   earlyEpochs: number;
 }
 
-/** The first `n` examples of a split (all when n is undefined or larger). */
-export function loadSplit(dataset: RunConfig["dataset"] | RunSettings["dataset"], split: "train" | "test", n: number | undefined, dataDir?: string): Dataset {
-  const ds = loadDataset(dataset.name, { ...dataset.options, dataDir, split });
-  if (n === undefined || n >= ds.labels.shape[0]!) return ds;
-  const cut = { ...ds, images: ds.images.narrow(0, 0, n).clone(), labels: ds.labels.narrow(0, 0, n).clone() };
-  torch.dispose([ds.images, ds.labels]);
-  return cut;
-}
 
 export interface TrainRunOptions {
   dataDir?: string;
@@ -66,8 +60,10 @@ export interface TrainRunOptions {
 /** Trains (or resumes, or finds finished) the run in `out`; returns its checkpoint index and configuration. */
 export function trainRun(out: string, s: RunSettings, o: TrainRunOptions = {}): { index: CheckpointIndex; config: RunConfig } {
   const device = o.device ?? "cpu";
-  const trainSet = loadSplit(s.dataset, "train", s.trainExamples, o.dataDir);
-  const testSet = loadSplit(s.dataset, "test", s.testExamples, o.dataDir);
+  // A folder dataset's relative path is relative to the run folder.
+  const dataset = resolveRef(s.dataset, out);
+  const trainSet = loadSplit(dataset, "train", s.trainExamples, o.dataDir);
+  const testSet = loadSplit(dataset, "test", s.testExamples, o.dataDir);
   try {
     const schema = describeModel(s.model.name).options;
     // The data fix the input shape and class count; run.json records them so a run rebuilds its model alone.
@@ -79,7 +75,10 @@ export function trainRun(out: string, s: RunSettings, o: TrainRunOptions = {}): 
     const optim = { ...optimDefaults(s.model.name, modelOptions), ...s.optim };
     const config: RunConfig = {
       model: { name: s.model.name, options: modelOptions },
-      dataset: { name: s.dataset.name, ...(s.dataset.options ? { options: s.dataset.options } : {}), trainExamples: trainSet.labels.shape[0]!, testExamples: testSet.labels.shape[0]! },
+      dataset: {
+        name: s.dataset.name, ...(s.dataset.options ? { options: s.dataset.options } : {}),
+        trainExamples: trainSet.labels.shape[0]!, testExamples: testSet.labels.shape[0]!, identity: dataIdentity(dataset, o.dataDir),
+      },
       epochs: s.epochs, batchSize: s.batchSize, seed: s.seed, augment: s.augment ?? false, optim,
       checkpointEveryIters: s.checkpointEveryIters ?? 0, earlyEpochs: s.earlyEpochs ?? 1,
     };

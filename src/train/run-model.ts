@@ -1,12 +1,11 @@
 // Rebuilding a trained run's model and data from its folder alone.
-import type { Dataset, Split } from "../data/index.js";
+import { type Dataset, type Split, loadSplit, resolveRef } from "../data/index.js";
 import { createModel } from "../models/index.js";
 import type { Module } from "../nn/module.js";
-import { readJson } from "../store/json.js";
+import { readJson } from "../util/json.js";
 import { type CheckpointInfo, RunDir } from "../store/run.js";
 import * as torch from "../torch/index.js";
-import { type RunConfig, loadSplit } from "../train/run.js";
-
+import type { RunConfig } from "./run.js";
 
 export function readRunConfig(run: RunDir): RunConfig {
   const config = readJson<RunConfig>(run.configPath);
@@ -27,14 +26,23 @@ export function loadCheckpointModel(run: RunDir, config: RunConfig, checkpoint: 
 }
 
 /** The first `examples` examples of a split of the run's dataset (inputs float in [0,1]). */
-export function loadExamples(config: RunConfig, split: Split, examples: number, dataDir?: string): Dataset {
-  const ds = loadSplit(config.dataset, split, examples, dataDir);
+export function loadExamples(run: RunDir, config: RunConfig, split: Split, examples: number, dataDir?: string): Dataset {
+  const ds = loadSplit(resolveRef(config.dataset, run.path), split, examples, dataDir);
   return torch.tidy(() => {
     const x = ds.images.dtype === "uint8" ? ds.images.to("float32").div(255) : ds.images.to("float32");
     const out = { ...ds, images: x };
     torch.dispose(ds.images);
     return out;
   });
+}
+
+/** A checkpoint named "best", "last" (the last epoch) or by its file name. */
+export function findCheckpoint(run: RunDir, which: string): CheckpointInfo {
+  const index = run.index();
+  const file = which === "best" ? index.best : which === "last" ? index.checkpoints.filter((c) => c.file === RunDir.epochFile(c.epoch)).at(-1)?.file : which;
+  const c = index.checkpoints.find((x) => x.file === file);
+  if (!c) throw new Error(`${run.indexPath}: the run has no ${which === "best" || which === "last" ? `${which} checkpoint` : `checkpoint ${which}`}`);
+  return c;
 }
 
 /** Checkpoints chosen by "all", "best", "last" or a comma list of epochs. */

@@ -1,6 +1,6 @@
-// Option schemas: every model option has a default, a description and a check, so a study spec or
-// a command line can be validated before any tensor is made, and errors name what is allowed.
-import { Generator } from "../torch/random.js";
+// Option schemas: every option of a model or an attack has a default, a description and a check,
+// so a study spec or a command line can be validated before any tensor is made, and errors name
+// what is allowed. The command line's flags and the CLI reference are generated from them too.
 
 export interface OptionSpec<T> {
   /** undefined (optional specs only): absent, or derived from other options by the model. */
@@ -17,7 +17,7 @@ export type Schema = Readonly<Record<string, OptionSpec<unknown>>>;
 export type Resolved<S extends Schema> = { -readonly [K in keyof S]: S[K] extends OptionSpec<infer T> ? T : never };
 
 /** A kind of option: call it with (default, doc), or .optional(doc) for one without a default. */
-function spec<T>(allowed: string, parse: (v: unknown) => T | undefined) {
+export function spec<T>(allowed: string, parse: (v: unknown) => T | undefined) {
   const make = (defaultValue: T, doc: string): OptionSpec<T> => ({ default: defaultValue, doc, allowed, parse });
   return Object.assign(make, {
     optional: (doc: string): OptionSpec<T | undefined> => ({ default: undefined, doc, allowed, parse }),
@@ -43,19 +43,18 @@ export const shape = (rank?: number) =>
     Array.isArray(v) && (rank === undefined ? v.length > 0 : v.length === rank) && v.every((d) => Number.isSafeInteger(d) && d > 0)
       ? [...(v as number[])] : undefined);
 
-export const generator = spec("a torch.Generator", (v) => (v instanceof Generator ? v : undefined));
-
 /** Thrown for an option that is unknown, mistyped or inconsistent with the others. */
-export class ModelOptionError extends Error {
-  override name = "ModelOptionError";
+export class OptionError extends Error {
+  override name = "OptionError";
 }
 
-export function optionError(model: string, option: string, value: unknown, allowed: string): ModelOptionError {
-  return new ModelOptionError(`${model}: option '${option}' = ${describe(value)} is not allowed; allowed: ${allowed}`);
+/** `owner` is what the options belong to: a model or an attack name. */
+export function optionError(owner: string, option: string, value: unknown, allowed: string): OptionError {
+  return new OptionError(`${owner}: option '${option}' = ${describe(value)} is not allowed; allowed: ${allowed}`);
 }
 
 function describe(v: unknown): string {
-  if (v instanceof Generator) return "a Generator";
+  if (v !== null && typeof v === "object" && !Array.isArray(v)) return `a ${v.constructor?.name ?? "object"}`;
   try {
     return JSON.stringify(v) ?? String(v);
   } catch {
@@ -64,10 +63,10 @@ function describe(v: unknown): string {
 }
 
 /** Fills in defaults and checks every value; unknown names are errors (a typo must not be ignored). */
-export function resolveOptions<S extends Schema>(model: string, schema: S, options: Readonly<Record<string, unknown>>): Resolved<S> {
+export function resolveOptions<S extends Schema>(owner: string, schema: S, options: Readonly<Record<string, unknown>>): Resolved<S> {
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(options)) {
-    if (!(key in schema)) throw new ModelOptionError(`${model}: unknown option '${key}'; options: ${Object.keys(schema).join(", ")}`);
+    if (!(key in schema)) throw new OptionError(`${owner}: unknown option '${key}'; options: ${Object.keys(schema).join(", ") || "none"}`);
   }
   for (const [key, s] of Object.entries(schema)) {
     const given = options[key];
@@ -76,7 +75,7 @@ export function resolveOptions<S extends Schema>(model: string, schema: S, optio
       continue;
     }
     const parsed = s.parse(given);
-    if (parsed === undefined) throw optionError(model, key, given, s.allowed);
+    if (parsed === undefined) throw optionError(owner, key, given, s.allowed);
     out[key] = parsed;
   }
   return out as Resolved<S>;

@@ -3,10 +3,12 @@
 // ε and norms are measured in input (pixel) space. Attacks take only input gradients: while an
 // attack runs, the module is in eval mode and its parameters do not require gradients, so autograd
 // computes no weight gradient at all (a third of each step's work) and never touches `.grad`.
-import type { Module } from "../nn/module.js";
+import type { Module } from "./module.js";
 import * as torch from "../torch/index.js";
 import type { Tensor } from "../torch/index.js";
-import type { Bounds } from "./norms.js";
+
+/** The range inputs live in, [low, high]. */
+export type Bounds = readonly [number, number];
 
 /**
  * Normalisation the model expects, applied inside the wrapper: (x − mean) / std. Arrays run along

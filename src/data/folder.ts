@@ -1,0 +1,68 @@
+// A dataset stored as a folder of safetensors: what a study's derive-dataset job writes (x + δ
+// with new labels), loadable by `advdyn train --dataset DIR` like any set.
+//   DIR/dataset.json        { format, classes, shape, train, test | testFrom, provenance }
+//   DIR/train.safetensors   images (float32 N×…, in [0, 1] for image sets), labels (int64 N)
+//   DIR/test.safetensors    optional; without it the test split is `testFrom`'s (a named set)
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { readJson, writeJson } from "../util/json.js";
+import * as torch from "../torch/index.js";
+import type { Tensor } from "../torch/index.js";
+import type { Dataset, Split } from "./dataset.js";
+import { fileError } from "./files.js";
+
+const FORMAT = "advdyn-dataset/1";
+
+export interface FolderManifest {
+  format: typeof FORMAT;
+  name: string;
+  classes: number;
+  /** One example's shape. */
+  shape: number[];
+  /** Examples per stored split. */
+  examples: Partial<Record<Split, number>>;
+  /** The set whose test split this one's test split is, when the folder stores none (a folder's path relative to this one). */
+  testFrom?: { name: string; options?: Record<string, unknown> };
+  /** Where the data came from (source model, attack, scenario…): recorded, not read. */
+  provenance: Record<string, unknown>;
+}
+
+export const folderFiles = (dir: string): string[] => ["dataset.json", "train.safetensors", "test.safetensors"].map((f) => join(dir, f)).filter((p) => existsSync(p));
+
+export function readManifest(dir: string): FolderManifest {
+  const path = join(dir, "dataset.json");
+  const m = readJson<FolderManifest>(path);
+  if (m === undefined) throw fileError(path, "missing; a dataset folder holds dataset.json and train.safetensors (written by a derive-dataset job)");
+  if (m.format !== FORMAT) throw fileError(path, `format is ${JSON.stringify(m.format)}, expected "${FORMAT}"`);
+  return m;
+}
+
+/** A stored split of a dataset folder (the caller loads `testFrom` when the folder has no test split). */
+export function readFolderSplit(dir: string, split: Split): Dataset {
+  const m = readManifest(dir);
+  const path = join(dir, `${split}.safetensors`);
+  if (!existsSync(path)) throw fileError(path, `missing: the dataset folder stores no ${split} split${m.testFrom ? "" : " and names no testFrom set"}`);
+  const { tensors } = torch.loadSafetensors(path);
+  const images = tensors.get("images");
+  const labels = tensors.get("labels");
+  for (const t of tensors.values()) if (t !== images && t !== labels) t.dispose();
+  if (!images || !labels) {
+    torch.dispose([images, labels]);
+    throw fileError(path, "expected tensors 'images' and 'labels'");
+  }
+  if (labels.dtype !== "int64" || labels.shape[0] !== images.shape[0] || images.shape.slice(1).join() !== m.shape.join()) {
+    const got = `images [${images.shape.join(", ")}], labels ${labels.dtype}[${labels.shape.join(", ")}]`;
+    torch.dispose([images, labels]);
+    throw fileError(path, `expected images [N, ${m.shape.join(", ")}] and int64 labels [N]; got ${got}`);
+  }
+  return { images, labels, classes: m.classes, name: m.name };
+}
+
+/** Writes a dataset folder: the manifest last, so a folder with dataset.json is complete. */
+export function writeFolderDataset(dir: string, train: { images: Tensor; labels: Tensor }, m: Omit<FolderManifest, "format" | "shape" | "examples">): FolderManifest {
+  mkdirSync(dir, { recursive: true });
+  torch.tidy(() => torch.saveSafetensors(join(dir, "train.safetensors"), { images: train.images.contiguous(), labels: train.labels.contiguous() }));
+  const manifest: FolderManifest = { format: FORMAT, ...m, shape: train.images.shape.slice(1), examples: { train: train.labels.shape[0]! } };
+  writeJson(join(dir, "dataset.json"), manifest);
+  return manifest;
+}

@@ -1,0 +1,158 @@
+// Runs a graph of typed jobs. Each job's key is a hash of its kind, tags, inputs, the keys of the
+// jobs it depends on and the identity of the data it reads; a job runs only once its dependencies
+// are done, and is skipped when the store already holds it intact. So a rerun recomputes nothing,
+// an interrupted run redoes only the absent jobs, and any changed input makes a new job.
+//
+// Some jobs are templates that a kind expands once their dependencies are done (a run's
+// checkpoints are known only after training): the executor expands them, then runs what they
+// became.
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import type { ResultRow } from "../store/db.js";
+import type { JobRecord, JobStore } from "../store/jobs.js";
+import type { JobSpec } from "../store/study-folder.js";
+
+/** A short stable hash of a job's inputs (canonical JSON: keys sorted). */
+export function jobKey(inputs: unknown): string {
+  const canonical = (v: unknown): unknown =>
+    v && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]))
+      : Array.isArray(v) ? v.map(canonical) : v;
+  return createHash("sha256").update(JSON.stringify(canonical(inputs))).digest("hex").slice(0, 20);
+}
+
+/** Where and how jobs run (the same for every job of a run). */
+export interface RunEnv {
+  /** The study folder: job ids are folders under it. */
+  root: string;
+  dataDir?: string;
+  device?: "cpu" | "cuda";
+  /** Progress bars on stderr. */
+  progress: boolean;
+  log: (line: string) => void;
+}
+
+/** A finished dependency, as a job reads it. */
+export interface Dependency {
+  spec: JobSpec;
+  record: JobRecord;
+  /** Its folder (absolute). */
+  dir: string;
+}
+
+export interface JobContext extends RunEnv {
+  spec: JobSpec;
+  key: string;
+  /** This job's folder (absolute); created by the job if it writes files. */
+  dir: string;
+  deps: Readonly<Record<string, Dependency>>;
+}
+
+export interface JobResult {
+  rows: ResultRow[];
+  /** Files written, relative to the root (checked at every later run: a damaged one redoes the job). */
+  files: string[];
+  /** Facts dependants read from the record (a diverged run, the checkpoint measured…). */
+  info?: Record<string, unknown>;
+}
+
+export interface JobKind {
+  readonly name: string;
+  /** One line for logs and docs. */
+  readonly summary: string;
+  /** Refuses inputs or dependency roles it cannot run (an error naming the field and what is allowed). */
+  check(spec: JobSpec): void;
+  /** Beyond the inputs, what the result depends on: the identity of data read from outside the study. */
+  identity?(spec: JobSpec, env: RunEnv): unknown;
+  /** Whether the spec is a template, which expand() replaces by jobs instead of running. */
+  isTemplate?(spec: JobSpec): boolean;
+  /** The jobs a template stands for, given its finished dependencies. */
+  expand?(spec: JobSpec, deps: Readonly<Record<string, Dependency>>): JobSpec[];
+  run(ctx: JobContext): Promise<JobResult> | JobResult;
+}
+
+export interface GraphResult {
+  ran: number;
+  skipped: number;
+  /** The records of every job of the graph, in graph order. */
+  records: JobRecord[];
+}
+
+/**
+ * Executes `jobs` (dependencies listed before dependants) in order, one at a time, skipping those
+ * the store holds. Throws the first job error (the jobs done so far stay committed).
+ */
+export async function runGraph(jobs: readonly JobSpec[], kinds: (name: string) => JobKind, store: JobStore, env: RunEnv): Promise<GraphResult> {
+  for (const j of jobs) kinds(j.kind).check(j);
+  const byId = new Map<string, JobSpec>();
+  const add = (j: JobSpec) => {
+    if (byId.has(j.id)) throw new Error(`job id '${j.id}' appears twice in the graph`);
+    byId.set(j.id, j);
+  };
+  jobs.forEach(add);
+  const keys = new Map<string, string>();
+  const keyOf = (j: JobSpec): string => {
+    let k = keys.get(j.id);
+    if (k === undefined) {
+      const deps = Object.fromEntries(Object.entries(j.deps ?? {}).map(([role, id]) => [role, keyOf(dependency(j, id))]));
+      k = jobKey({ kind: j.kind, tags: j.tags, inputs: j.inputs, deps, identity: kinds(j.kind).identity?.(j, env) ?? null });
+      keys.set(j.id, k);
+    }
+    return k;
+  };
+  const dependency = (j: JobSpec, id: string): JobSpec => {
+    const d = byId.get(id);
+    if (!d) throw new Error(`job '${j.id}' depends on '${id}', which is not in the graph`);
+    return d;
+  };
+  const finishedDeps = (j: JobSpec): Record<string, Dependency> | undefined => {
+    const out: Record<string, Dependency> = {};
+    for (const [role, id] of Object.entries(j.deps ?? {})) {
+      const d = dependency(j, id);
+      const record = store.done(keyOf(d));
+      if (!record) return undefined;
+      out[role] = { spec: d, record, dir: join(env.root, d.id) };
+    }
+    return out;
+  };
+
+  const isTemplate = (j: JobSpec) => kinds(j.kind).isTemplate?.(j) ?? false;
+  let order = [...jobs];
+  let ran = 0;
+  for (;;) {
+    // Expand every template whose dependencies are done (an expansion may hold templates too).
+    for (let changed = true; changed;) {
+      changed = false;
+      order = order.flatMap((j) => {
+        const deps = isTemplate(j) ? finishedDeps(j) : undefined;
+        if (!deps) return [j];
+        const expanded = kinds(j.kind).expand!(j, deps);
+        byId.delete(j.id);
+        for (const e of expanded) {
+          kinds(e.kind).check(e);
+          add(e);
+        }
+        changed = true;
+        return expanded;
+      });
+    }
+    const next = order.find((j) => !isTemplate(j) && store.done(keyOf(j)) === undefined && finishedDeps(j) !== undefined);
+    if (!next) break;
+    const key = keyOf(next);
+    const deps = finishedDeps(next)!;
+    const kind = kinds(next.kind);
+    env.log(`${next.kind} ${next.id}`);
+    const began = performance.now();
+    const result = await kind.run({ ...env, spec: next, key, dir: join(env.root, next.id), deps });
+    await store.commit({
+      key, kind: next.kind, id: next.id, tags: next.tags, inputs: next.inputs,
+      deps: Object.fromEntries(Object.entries(deps).map(([role, d]) => [role, d.record.key])),
+      info: result.info ?? {}, seconds: (performance.now() - began) / 1000,
+    }, result.files, result.rows);
+    ran++;
+  }
+  const waiting = order.filter((j) => isTemplate(j) || store.done(keyOf(j)) === undefined);
+  if (waiting.length > 0) throw new Error(`jobs that cannot run (a dependency is missing): ${waiting.map((j) => j.id).join(", ")}`);
+  const records = order.map((j) => store.done(keyOf(j))!);
+  return { ran, skipped: records.length - ran, records };
+}

@@ -1,0 +1,156 @@
+// `attack-set`: attack the first N examples of a split with a registered attack, at one checkpoint
+// of a run, and store per example δ (per ε), success, the adversarial class and logits, and the
+// targets of a targeted attack: <id>/attack.safetensors, with <id>/summary.json (what `advdyn
+// attack` prints, and where a derive-dataset job finds the source data).
+//
+// The run is a dependency (deps.run, in a study) or a folder outside the store (inputs.run,
+// relative to the store's root: `advdyn attack` keeps its store inside the run folder).
+import { mkdirSync } from "node:fs";
+import { join, relative } from "node:path";
+import { attackBatches } from "../../attacks/batch.js";
+import { TARGET_MODES, type TargetMode } from "../../attacks/criteria.js";
+import { type AttackRef, attackEpsilons, checkTargets, createAttack, resolveAttack } from "../../attacks/registry.js";
+import type { Epsilon } from "../../attacks/types.js";
+import { SPLITS, type Split } from "../../data/index.js";
+import { AttackModel } from "../../nn/attack-model.js";
+import { RunDir } from "../../store/run.js";
+import type { JobSpec } from "../../store/study-folder.js";
+import * as torch from "../../torch/index.js";
+import { findCheckpoint, loadCheckpointModel, loadExamples, readRunConfig } from "../../train/run-model.js";
+import { readJson, writeJson } from "../../util/json.js";
+import { Progress } from "../../util/progress.js";
+import { OptionError } from "../../util/schema.js";
+import { type JobContext, type JobKind, jobKey } from "../graph.js";
+import { Rows } from "../rows.js";
+
+export interface AttackSetInputs {
+  /** Key of its rows ('pgd-l2'). */
+  key: string;
+  attack: AttackRef;
+  /** "best", "last" or a checkpoint file of the run. */
+  checkpoint: string;
+  split: Split;
+  /** The first N examples of the split. */
+  examples: number;
+  batchSize: number;
+  targets: TargetMode;
+  seed: number;
+  /** A run outside the store: its folder relative to the root (else deps.run). */
+  run?: string;
+}
+
+/** summary.json: the results per ε, and where the attacked examples came from. */
+export interface AttackSetSummary {
+  checkpoint: string;
+  epoch: number;
+  iteration: number;
+  examples: number;
+  cleanAccuracy: number;
+  perEpsilon: { epsilon: Epsilon; successRate: number; successOnCorrectRate: number; meanL2: number; meanLinf: number }[];
+  attack: string;
+  /** The run folder relative to the store's root, and the examples attacked. */
+  source: { run: string; split: Split; examples: number };
+  targets: TargetMode;
+}
+
+const runDir = (ctx: { root: string }, spec: JobSpec, depDir?: string) =>
+  depDir ?? join(ctx.root, (spec.inputs as unknown as AttackSetInputs).run!);
+
+export const attackSet: JobKind = {
+  name: "attack-set",
+  summary: "attack N examples of a split at a checkpoint; store δ, success, adversarial class, logits and targets",
+  check(spec) {
+    const i = spec.inputs as Partial<AttackSetInputs>;
+    if ((spec.deps?.run === undefined) === (i.run === undefined)) throw new OptionError(`${spec.id}: give the run as deps.run or as inputs.run (a folder), exactly one`);
+    if (typeof i.key !== "string" || i.key === "") throw new OptionError(`${spec.id}: inputs.key must be a non-empty string`);
+    try {
+      resolveAttack(i.attack!);
+      checkTargets(i.attack!, i.targets ?? "none");
+    } catch (e) {
+      throw new OptionError(`${spec.id}: inputs.attack: ${(e as Error).message}`);
+    }
+    if (!TARGET_MODES.includes(i.targets!)) throw new OptionError(`${spec.id}: inputs.targets is ${JSON.stringify(i.targets)}; allowed: ${TARGET_MODES.join(", ")}`);
+    if (!SPLITS.includes(i.split!)) throw new OptionError(`${spec.id}: inputs.split is ${JSON.stringify(i.split)}; allowed: ${SPLITS.join(", ")}`);
+    for (const k of ["examples", "batchSize"] as const) {
+      if (!Number.isSafeInteger(i[k]) || i[k]! < 1) throw new OptionError(`${spec.id}: inputs.${k} must be an integer ≥ 1, got ${JSON.stringify(i[k])}`);
+    }
+    if (!Number.isSafeInteger(i.seed) || i.seed! < 0) throw new OptionError(`${spec.id}: inputs.seed must be an integer ≥ 0`);
+  },
+  identity(spec, env) {
+    const i = spec.inputs as unknown as AttackSetInputs;
+    if (i.run === undefined) return null;
+    // A run outside the store: identified by its configuration (data identity included) and the checkpoint's record.
+    const run = new RunDir(join(env.root, i.run));
+    return jobKey({ config: readJson(run.configPath) ?? null, checkpoint: findCheckpoint(run, i.checkpoint) });
+  },
+  run(ctx: JobContext) {
+    const i = ctx.spec.inputs as unknown as AttackSetInputs;
+    const run = new RunDir(runDir(ctx, ctx.spec, ctx.deps.run?.dir));
+    const config = readRunConfig(run);
+    const c = findCheckpoint(run, i.checkpoint);
+    const data = loadExamples(run, config, i.split, i.examples, ctx.dataDir);
+    const module = loadCheckpointModel(run, config, c);
+    const model = new AttackModel(module);
+    const attack = createAttack(i.attack);
+    const epsilons = attackEpsilons(i.attack);
+    const n = data.labels.shape[0]!;
+    const tagOf = c.file.replace(/\.safetensors$/, "");
+    const progress = ctx.progress ? new Progress(`attack ${tagOf}`, n, "img") : undefined;
+    let done = 0;
+    try {
+      const r = attackBatches(model, attack, data.images, data.labels, {
+        epsilons, batchSize: i.batchSize, seed: i.seed, targets: i.targets, classes: data.classes,
+        onBatch: (k, successes) => {
+          progress?.tick(k - done, { success: successes / k });
+          done = k;
+        },
+      });
+      try {
+        const mean = (t: torch.Tensor) => torch.tidy(() => t.to("float64").mean().item());
+        const summary: AttackSetSummary = {
+          checkpoint: c.file, epoch: c.epoch, iteration: c.iteration, examples: n, cleanAccuracy: mean(r.cleanCorrect),
+          perEpsilon: epsilons.map((epsilon, k) => torch.tidy(() => ({
+            epsilon, successRate: mean(r.success.select(0, k)), successOnCorrectRate: mean(r.successOnCorrect.select(0, k)),
+            meanL2: mean(r.norms.l2.select(0, k)), meanLinf: mean(r.norms.linf.select(0, k)),
+          }))),
+          attack: attack.name, source: { run: relative(ctx.root, run.path) || ".", split: i.split, examples: n }, targets: i.targets,
+        };
+        mkdirSync(ctx.dir, { recursive: true });
+        const summaryPath = join(ctx.dir, "summary.json");
+        writeJson(summaryPath, summary);
+        const rows = new Rows({ ...ctx.spec.tags, checkpoint: tagOf, epoch: c.epoch, iteration: c.iteration, best: c.file === run.index().best });
+        const correct = torch.tidy(() => r.cleanCorrect.sum().item());
+        epsilons.forEach((_, k) => {
+          // Rows use paper A's success (clean correct and fooled), as the studies' measurements do.
+          const key = epsilons.length === 1 ? i.key : `${i.key}[${k}]`;
+          const successes = torch.tidy(() => r.successOnCorrect.select(0, k).sum().item());
+          rows.scalar(key, "examples", n);
+          rows.scalar(key, "successes", successes);
+          rows.scalar(key, "clean_accuracy", (100 * correct) / n);
+          rows.scalar(key, "success_rate", (100 * successes) / n);
+          rows.scalar(key, "success_rate_on_correct", correct ? (100 * successes) / correct : 0);
+        });
+        const tensors = torch.tidy(() => new Map<string, torch.Tensor>([
+          ...epsilons.map((_, k) => [`delta.${k}`, r.delta[k]!] as const),
+          ["success", r.success.T.contiguous()], ["success_on_correct", r.successOnCorrect.T.contiguous()], ["clean_correct", r.cleanCorrect],
+          ["labels", data.labels], ["adversarial_class", r.adversarialClass.T.contiguous()], ["logits", r.logits.transpose(0, 1).contiguous()],
+          ...Object.entries(r.norms).map(([name, t]) => [`norm_${name}`, (t as torch.Tensor).T.contiguous()] as const),
+          ...(r.targets ? [["targets", r.targets] as const] : []),
+        ]));
+        const file = join(ctx.dir, "attack.safetensors");
+        try {
+          torch.saveSafetensors(file, tensors, { checkpoint: c.file, attack: attack.name });
+        } finally {
+          torch.dispose([...tensors.values()]);
+        }
+        return { rows: rows.rows, files: [relative(ctx.root, file), relative(ctx.root, summaryPath)], info: { checkpoint: c.file } };
+      } finally {
+        torch.dispose(r);
+      }
+    } finally {
+      model.dispose();
+      module.dispose();
+      torch.dispose(data);
+    }
+  },
+};

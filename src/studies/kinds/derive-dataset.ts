@@ -1,0 +1,80 @@
+// `derive-dataset`: turns an attack-set into a dataset folder (data/folder.ts): the attacked
+// examples x + δ with chosen labels (the attack's targets: paper B's mislabeled adversarial
+// examples; the class the source model now predicts; or the original labels), the test split
+// that of the source set. Rows: the fool rate of the new set, overall and per new label (how
+// often the source model assigns x + δ its new label, from the stored adversarial classes).
+import { join, relative } from "node:path";
+import { resolveRef, writeFolderDataset } from "../../data/index.js";
+import { RunDir } from "../../store/run.js";
+import * as torch from "../../torch/index.js";
+import { loadExamples, readRunConfig } from "../../train/run-model.js";
+import { readJson } from "../../util/json.js";
+import { OptionError } from "../../util/schema.js";
+import type { JobKind } from "../graph.js";
+import { Rows } from "../rows.js";
+import type { AttackSetSummary } from "./attack-set.js";
+
+export interface DeriveInputs {
+  /** The new labels: the attack's targets, the source model's class for x + δ, or the original labels. */
+  labels: "targets" | "adversarial" | "original";
+  /** Which ε of the attack-set (index, default 0). */
+  epsilon?: number;
+}
+
+const LABELS = ["targets", "adversarial", "original"] as const;
+
+export const deriveDataset: JobKind = {
+  name: "derive-dataset",
+  summary: "turn an attack-set into a dataset folder: x + δ with new labels (loadable by train)",
+  check(spec) {
+    const i = spec.inputs as Partial<DeriveInputs>;
+    if (!spec.deps?.set) throw new OptionError(`${spec.id}: a derive-dataset job needs the attack-set it turns into data (deps.set)`);
+    if (!LABELS.includes(i.labels!)) throw new OptionError(`${spec.id}: inputs.labels is ${JSON.stringify(i.labels)}; allowed: ${LABELS.join(", ")}`);
+    if (i.epsilon !== undefined && !(Number.isSafeInteger(i.epsilon) && i.epsilon >= 0)) throw new OptionError(`${spec.id}: inputs.epsilon must be an index ≥ 0`);
+  },
+  run(ctx) {
+    const i = ctx.spec.inputs as unknown as DeriveInputs;
+    const set = ctx.deps.set!;
+    const summary = readJson<AttackSetSummary>(join(set.dir, "summary.json"))!;
+    const k = i.epsilon ?? 0;
+    if (k >= summary.perEpsilon.length) throw new OptionError(`${ctx.spec.id}: inputs.epsilon ${k}, but the attack-set ran ${summary.perEpsilon.length} ε`);
+    const run = new RunDir(join(ctx.root, summary.source.run));
+    const config = readRunConfig(run);
+    const source = loadExamples(run, config, summary.source.split, summary.source.examples, ctx.dataDir);
+    const { tensors } = torch.loadSafetensors(join(set.dir, "attack.safetensors"));
+    try {
+      if (i.labels === "targets" && !tensors.has("targets")) throw new OptionError(`${ctx.spec.id}: inputs.labels "targets", but the attack-set's attack was untargeted`);
+      const built = torch.tidy(() => {
+        const images = source.images.add(tensors.get(`delta.${k}`)!).clamp(0, 1);
+        const adversarial = tensors.get("adversarial_class")!.select(1, k);
+        const labels = i.labels === "targets" ? tensors.get("targets")! : i.labels === "adversarial" ? adversarial : source.labels;
+        const fooled = adversarial.eq(labels).to("float64");
+        const perClass = Array.from({ length: source.classes }, (_, cls) => {
+          const mask = labels.eq(cls).to("float64");
+          const n = mask.sum().item();
+          return n ? (100 * fooled.mul(mask).sum().item()) / n : Number.NaN;
+        });
+        return { images, labels: labels.contiguous(), foolRate: 100 * fooled.mean().item(), perClass };
+      });
+      try {
+        // The source's test split, with a folder dataset's path made relative to the new folder.
+        const ref = resolveRef(config.dataset, run.path);
+        const testFrom = ref.options?.folder ? { ...ref, options: { ...ref.options, folder: relative(ctx.dir, ref.options.folder) } } : ref;
+        writeFolderDataset(ctx.dir, built, {
+          name: `${config.dataset.name}+${summary.attack}`, classes: source.classes, testFrom,
+          provenance: { run: summary.source.run, checkpoint: summary.checkpoint, attack: summary.attack, epsilon: summary.perEpsilon[k]!.epsilon, targets: summary.targets, labels: i.labels, attackSet: set.record.key },
+        });
+      } finally {
+        torch.dispose([built.images, built.labels]);
+      }
+      const rows = new Rows({ ...ctx.spec.tags, checkpoint: summary.checkpoint.replace(/\.safetensors$/, ""), epoch: summary.epoch, iteration: summary.iteration, best: false });
+      rows.scalar("", "examples", summary.examples);
+      rows.scalar("", "fool_rate", built.foolRate);
+      rows.curve("", "fool_rate_class", built.perClass);
+      return { rows: rows.rows, files: ["dataset.json", "train.safetensors"].map((f) => join(ctx.spec.id, f)) };
+    } finally {
+      torch.dispose([...tensors.values()]);
+      torch.dispose(source);
+    }
+  },
+};

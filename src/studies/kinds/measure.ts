@@ -1,0 +1,330 @@
+// `measure`: one checkpoint of a run, attacked with the study's attack (and further attacks, e.g.
+// minimal-norm ones for the dynamics), the perturbations' spectra summarised per example, β of
+// linear models, the transfer of the best checkpoint's perturbations, ReLU flips and roughness
+// along adversarial vs random segments, layer spectra. Rows go to the results; the tensors the
+// report draws (mean spectra, examples, β) to <id>/<attack key>.safetensors.
+//
+// A spec with `checkpoints: "best" | "all"` is a template: once its run is trained it becomes one
+// job per checkpoint, the best first, the others depending on it when they need its perturbations.
+import { mkdirSync } from "node:fs";
+import { join, relative } from "node:path";
+import { attackBatches, type BatchAttackResult } from "../../attacks/batch.js";
+import { type AttackRef, attackEpsilons, createAttack, resolveAttack } from "../../attacks/registry.js";
+import { centredSpectrum, layerSpectra, linearPredictor, linearityGap, matchedRandom, meanSpectrum, pathAnalysis, summarizeSpectrum } from "../../analysis/index.js";
+import type { Dataset, Split } from "../../data/index.js";
+import { AttackModel } from "../../nn/attack-model.js";
+import type { Module } from "../../nn/module.js";
+import { type CheckpointInfo, RunDir } from "../../store/run.js";
+import type { JobSpec } from "../../store/study-folder.js";
+import * as torch from "../../torch/index.js";
+import type { Tensor } from "../../torch/index.js";
+import { loadCheckpointModel, loadExamples, readRunConfig } from "../../train/run-model.js";
+import { Progress } from "../../util/progress.js";
+import { OptionError } from "../../util/schema.js";
+import type { Dependency, JobContext, JobKind, JobResult } from "../graph.js";
+import { type RowKey, Rows } from "../rows.js";
+
+/** An attack of a study: the registered attack and the examples it runs on. */
+export interface StudyAttack {
+  /** Key of its rows and tensors files ('pgd-linf'). */
+  key: string;
+  attack: AttackRef;
+  /** The first N examples of the split are attacked. */
+  examples: number;
+  split: Split;
+  batchSize: number;
+}
+
+export interface MeasureInputs {
+  /** Template: which checkpoints of the run to measure. */
+  checkpoints?: "best" | "all";
+  /** A job: the checkpoint file measured. */
+  checkpoint?: string;
+  /** Seed of the attacks' random starts and of the random directions. */
+  seed: number;
+  attack: StudyAttack;
+  /** More attacks on the same examples (the dynamics' minimal-norm attacks), rows under their keys. */
+  extraAttacks: { key: string; attack: AttackRef }[];
+  /** Success of the best checkpoint's perturbations on this checkpoint. */
+  transfer: boolean;
+  /** ReLU flips and roughness at these epochs' checkpoints. */
+  breakpoints: { epochs: number[]; examples: number; points: number } | null;
+  /** Singular values of every layer at the best checkpoint. */
+  layerSpectra: boolean;
+  /** Measure β (exactly linear models). */
+  linear: boolean;
+}
+
+const EXAMPLES_SAVED = 8;
+const tag = (c: CheckpointInfo | string) => (typeof c === "string" ? c : c.file).replace(/\.safetensors$/, "");
+const numbers = (t: Tensor): number[] => Array.from(t.to("float64").toTypedArray() as Float64Array);
+const indicesOf = (mask: Tensor): number[] => numbers(mask).flatMap((v, i) => (v ? [i] : []));
+const take = (t: Tensor, idx: readonly number[]) => t.indexSelect(0, torch.tensor([...idx], { dtype: "int64" }));
+
+/** Per-example size and spectrum of the successful perturbations, their mean curves and spectra. */
+function perturbationRows(rows: Rows, attack: string, x: Tensor, delta: Tensor, success: Tensor, cleanCorrect: Tensor): Map<string, Tensor> {
+  const n = success.shape[0]!;
+  const ok = indicesOf(success);
+  rows.scalar(attack, "examples", n);
+  rows.scalar(attack, "successes", ok.length);
+  const correct = numbers(cleanCorrect).reduce((a, b) => a + b, 0);
+  rows.scalar(attack, "clean_accuracy", (100 * correct) / n);
+  rows.scalar(attack, "success_rate", (100 * ok.length) / n);
+  rows.scalar(attack, "success_rate_on_correct", correct ? (100 * ok.length) / correct : 0);
+  const tensors = new Map<string, Tensor>();
+  if (ok.length === 0) return tensors; // failed attacks are excluded from spectra (paper A)
+  const d = take(delta, ok);
+  const flat = d.flatten(1);
+  rows.perExample(attack, "delta_l2", ok, numbers(flat.norm(2, 1)));
+  rows.perExample(attack, "delta_linf", ok, numbers(flat.abs().amax(1)));
+  const s = summarizeSpectrum(d);
+  rows.perExample(attack, "delta_hat_l1", ok, numbers(s.l1));
+  rows.perExample(attack, "delta_hat_l2", ok, numbers(s.l2));
+  rows.perExample(attack, "delta_hat_sparsity", ok, numbers(s.sparsity));
+  rows.perExample(attack, "delta_centroid", ok, numbers(s.centroid));
+  rows.perExample(attack, "delta_hf8", ok, numbers(s.hf8));
+  rows.perExample(attack, "delta_hf12", ok, numbers(s.hf12));
+  rows.curve(attack, "delta_radial", numbers(s.radial.mean(0)));
+  rows.curve(attack, "delta_angular", numbers(s.angular.mean(0)));
+  const m = meanSpectrum(d);
+  const shown = ok.slice(0, EXAMPLES_SAVED);
+  tensors.set("delta_energy", torch.keep(m.energy.to("float32")));
+  tensors.set("delta_magnitude", torch.keep(m.magnitude.to("float32")));
+  tensors.set("delta_log_magnitude", torch.keep(m.logMagnitude.to("float32")));
+  tensors.set("delta_examples", torch.keep(take(delta, shown).contiguous()));
+  tensors.set("inputs_examples", torch.keep(take(x, shown).contiguous()));
+  return tensors;
+}
+
+/** β of each attacked example's predicted class; luminance DFT norms, also of unit-L2 β (paper A, Table 1). */
+function betaRows(rows: Rows, attack: string, module: Module, model: AttackModel, x: Tensor): Map<string, Tensor> {
+  const shape = x.shape.slice(1);
+  rows.scalar(attack, "linearity_gap", linearityGap(module, shape));
+  const beta = linearPredictor(module, shape);
+  const predicted = torch.noGrad(() => model.logits(x).argmax(1));
+  const perExample = beta.indexSelect(0, predicted);
+  const all = [...Array(x.shape[0]!).keys()];
+  const s = summarizeSpectrum(perExample);
+  rows.perExample(attack, "beta_hat_l1", all, numbers(s.l1));
+  rows.perExample(attack, "beta_hat_l2", all, numbers(s.l2));
+  const unit = summarizeSpectrum(perExample.div(perExample.flatten(1).norm(2, 1).clamp(1e-30).reshape(-1, ...shape.map(() => 1))));
+  rows.perExample(attack, "beta_hat_unit_l1", all, numbers(unit.l1));
+  rows.curve(attack, "beta_radial", numbers(s.radial.mean(0)));
+  rows.curve(attack, "beta_angular", numbers(s.angular.mean(0)));
+  return new Map([
+    ["beta", torch.keep(beta.to("float32").contiguous())],
+    // log|β̂_c| per class (luminance, centred), for the β̂ panels.
+    ["beta_log_magnitude", torch.keep(centredSpectrum(beta).abs().log().to("float32").cpu().contiguous())],
+  ]);
+}
+
+/** The best checkpoint's perturbations, which transfer and breakpoints evaluate on other checkpoints. */
+interface BestPerturbations {
+  delta: Tensor;
+  /** bool [N]: the attack succeeded (paper A's definition). */
+  success: Tensor;
+  /** The best checkpoint's class for x + δ. */
+  adversarialClass: Tensor;
+}
+
+/** Of a batch attack at one ε: δ, paper A's success, the clean correctness, the adversarial class; the rest is freed. */
+function firstEpsilon(r: BatchAttackResult) {
+  const out = {
+    delta: r.delta[0]!, cleanCorrect: r.cleanCorrect,
+    success: torch.tidy(() => r.successOnCorrect.select(0, 0).contiguous()), adversarialClass: torch.tidy(() => r.adversarialClass.select(0, 0).contiguous()),
+  };
+  torch.dispose([r.delta.slice(1), r.success, r.successOnCorrect, r.logits, r.adversarialClass, r.norms, r.targets]);
+  return out;
+}
+
+function readBestPerturbations(path: string): BestPerturbations {
+  const { tensors } = torch.loadSafetensors(path);
+  const get = (k: string) => {
+    const v = tensors.get(k);
+    if (!v) {
+      torch.dispose([...tensors.values()]);
+      throw new Error(`${path}: lacks '${k}'; delete the file and rerun the study (its job is redone)`);
+    }
+    return v;
+  };
+  const out = { delta: get("final_delta"), success: get("final_success"), adversarialClass: get("final_adversarial_class") };
+  for (const [k, t] of tensors) if (!k.startsWith("final_")) t.dispose();
+  return out;
+}
+
+interface MeasureArgs {
+  inputs: MeasureInputs;
+  module: Module;
+  data: Dataset;
+  key: RowKey;
+  /** Absent when measuring the best checkpoint itself. */
+  best?: BestPerturbations;
+  /** This checkpoint's epoch is one of the breakpoint epochs. */
+  breakpoints: boolean;
+  progress?: Progress;
+}
+
+function measureCheckpoint(m: MeasureArgs): { rows: Rows; tensors: Map<string, Map<string, Tensor>> } {
+  const a = m.inputs.attack;
+  const rows = new Rows(m.key);
+  const model = new AttackModel(m.module);
+  const tensors = new Map<string, Map<string, Tensor>>();
+  const x = m.data.images;
+  const y = m.data.labels;
+  const run = (ref: AttackRef): BatchAttackResult => {
+    let done = 0;
+    return attackBatches(model, createAttack(ref), x, y, {
+      epsilons: attackEpsilons(ref), batchSize: a.batchSize, seed: m.inputs.seed,
+      onBatch: (n) => { m.progress?.tick(n - done); done = n; },
+    });
+  };
+  const pgd = firstEpsilon(run(a.attack));
+  try {
+    tensors.set(a.key, torch.tidy(() => perturbationRows(rows, a.key, x, pgd.delta, pgd.success, pgd.cleanCorrect)));
+    if (m.inputs.linear) {
+      const betas = torch.tidy(() => betaRows(rows, a.key, m.module, model, x));
+      for (const [k, t] of betas) tensors.get(a.key)!.set(k, t);
+    }
+    for (const extra of m.inputs.extraAttacks) {
+      const r = firstEpsilon(run(extra.attack));
+      try {
+        tensors.set(extra.key, torch.tidy(() => perturbationRows(rows, extra.key, x, r.delta, r.success, r.cleanCorrect)));
+      } finally {
+        torch.dispose(r);
+      }
+    }
+    const best = m.best ?? pgd;
+    if (m.best && m.inputs.transfer) {
+      torch.tidy(() => torch.noGrad(() => {
+        // Paper A's success of the best checkpoint's δ on this checkpoint: clean correct and x + δ wrong.
+        const clean = model.logits(x).argmax(1).eq(y);
+        const fooled = model.logits(x.add(best.delta).clamp(0, 1)).argmax(1).ne(y);
+        const n = y.shape[0]!;
+        const correct = clean.sum().item();
+        const success = clean.logicalAnd(fooled).sum().item();
+        const key = `${a.key}@best`;
+        rows.scalar(key, "clean_accuracy", (100 * correct) / n);
+        rows.scalar(key, "success_rate", (100 * success) / n);
+        rows.scalar(key, "success_rate_on_correct", correct ? (100 * success) / correct : 0);
+      }));
+    }
+    const bp = m.inputs.breakpoints;
+    if (m.breakpoints && bp) {
+      const ok = indicesOf(best.success).slice(0, bp.examples);
+      if (ok.length > 0) {
+        torch.tidy(() => {
+          const xs = take(x, ok);
+          const d = take(best.delta, ok);
+          const ys = take(y, ok);
+          const adv = take(best.adversarialClass, ok);
+          using g = new torch.Generator(m.inputs.seed);
+          for (const [suffix, direction] of [["adv", d], ["random", matchedRandom(d, g)]] as const) {
+            const p = pathAnalysis(m.module, xs, direction, ys, adv, { points: bp.points });
+            rows.perExample(a.key, `flips_ever_${suffix}`, ok, numbers(p.everFlipped));
+            rows.perExample(a.key, `flips_total_${suffix}`, ok, numbers(p.totalFlips));
+            rows.perExample(a.key, `roughness_true_${suffix}`, ok, numbers(p.roughnessTrue));
+            rows.perExample(a.key, `roughness_adv_${suffix}`, ok, numbers(p.roughnessAdv));
+          }
+        });
+      }
+    }
+    if (m.inputs.layerSpectra && m.key.best) {
+      torch.tidy(() => {
+        for (const layer of layerSpectra(m.module, x.shape.slice(1))) rows.curve("", `sv:${layer.name}`, numbers(layer.values));
+      });
+    }
+  } catch (e) {
+    torch.dispose(pgd);
+    for (const t of tensors.values()) torch.dispose([...t.values()]);
+    throw e;
+  }
+  if (m.best === undefined && (m.inputs.transfer || m.inputs.breakpoints !== null)) {
+    const t = tensors.get(a.key)!;
+    t.set("final_delta", pgd.delta);
+    t.set("final_success", pgd.success);
+    t.set("final_adversarial_class", pgd.adversarialClass);
+    torch.dispose(pgd.cleanCorrect);
+  } else {
+    torch.dispose(pgd);
+  }
+  return { rows, tensors };
+}
+
+function checkAttack(where: string, a: { key?: unknown; attack?: unknown }): void {
+  if (typeof a?.key !== "string" || a.key === "") throw new OptionError(`${where}.key: expected a non-empty string`);
+  try {
+    resolveAttack(a.attack as AttackRef);
+  } catch (e) {
+    throw new OptionError(`${where}.attack: ${(e as Error).message}`);
+  }
+}
+
+export const measure: JobKind = {
+  name: "measure",
+  summary: "attack one checkpoint of a run and measure the perturbations (spectra, β, transfer, breakpoints, layer spectra)",
+  check(spec) {
+    const i = spec.inputs as Partial<MeasureInputs>;
+    if (!spec.deps?.run) throw new OptionError(`${spec.id}: a measure job needs the run it measures (deps.run)`);
+    if ((i.checkpoints === undefined) === (i.checkpoint === undefined)) throw new OptionError(`${spec.id}: give exactly one of inputs.checkpoints ("best" | "all") and inputs.checkpoint`);
+    if (i.checkpoints !== undefined && i.checkpoints !== "best" && i.checkpoints !== "all") throw new OptionError(`${spec.id}: inputs.checkpoints is ${JSON.stringify(i.checkpoints)}; allowed: "best" | "all"`);
+    checkAttack(`${spec.id}: inputs.attack`, i.attack ?? {});
+    for (const [k, e] of (i.extraAttacks ?? []).entries()) checkAttack(`${spec.id}: inputs.extraAttacks[${k}]`, e);
+    if (!Number.isSafeInteger(i.attack?.examples) || i.attack!.examples < 1) throw new OptionError(`${spec.id}: inputs.attack.examples must be an integer ≥ 1`);
+  },
+  isTemplate: (spec) => (spec.inputs as Partial<MeasureInputs>).checkpoints !== undefined,
+  expand(spec, deps) {
+    const run = deps.run!;
+    if (run.record.info.diverged) return [];
+    const i = spec.inputs as unknown as MeasureInputs;
+    const index = new RunDir(run.dir).index();
+    const best = index.checkpoints.find((c) => c.file === index.best);
+    if (!best) throw new Error(`${new RunDir(run.dir).indexPath}: the run has no best checkpoint; delete ${run.dir} and rerun`);
+    const others = i.checkpoints === "all" ? index.checkpoints.filter((c) => c !== best) : [];
+    const needsBest = i.transfer || i.breakpoints !== null;
+    const { checkpoints: _, ...rest } = i;
+    const job = (c: CheckpointInfo, deps: Record<string, string>): JobSpec => ({
+      id: `${spec.id}/${tag(c)}`, kind: "measure", tags: spec.tags, inputs: { ...rest, checkpoint: c.file }, deps,
+    });
+    const bestJob = job(best, { run: spec.deps!.run! });
+    return [bestJob, ...others.map((c) => job(c, { run: spec.deps!.run!, ...(needsBest ? { best: bestJob.id } : {}) }))];
+  },
+  run(ctx: JobContext): JobResult {
+    const i = ctx.spec.inputs as unknown as MeasureInputs;
+    const runDep: Dependency = ctx.deps.run!;
+    const run = new RunDir(runDep.dir);
+    const config = readRunConfig(run);
+    const index = run.index();
+    const c = index.checkpoints.find((x) => x.file === i.checkpoint);
+    if (!c) throw new Error(`${run.indexPath}: no checkpoint ${i.checkpoint}`);
+    const data = loadExamples(run, config, i.attack.split, i.attack.examples, ctx.dataDir);
+    const module = loadCheckpointModel(run, config, c);
+    const bestDep = ctx.deps.best;
+    const best = bestDep ? readBestPerturbations(join(bestDep.dir, `${i.attack.key}.safetensors`)) : undefined;
+    const progress = ctx.progress ? new Progress(`measure ${tag(c)}`, data.labels.shape[0]! * (1 + i.extraAttacks.length), "img") : undefined;
+    try {
+      const epochCheckpoint = c.file === RunDir.epochFile(c.epoch);
+      const m = measureCheckpoint({
+        inputs: i, module, data, best, progress,
+        key: { ...ctx.spec.tags, checkpoint: tag(c), epoch: c.epoch, iteration: c.iteration, best: c.file === index.best },
+        // Breakpoints at epoch checkpoints only (the paper's snapshots are epochs).
+        breakpoints: epochCheckpoint && (i.breakpoints?.epochs ?? []).includes(c.epoch),
+      });
+      const files: string[] = [];
+      try {
+        for (const [attackKey, tensors] of m.tensors) {
+          if (tensors.size === 0) continue;
+          mkdirSync(ctx.dir, { recursive: true });
+          const path = join(ctx.dir, `${attackKey}.safetensors`);
+          torch.saveSafetensors(path, tensors, { model: ctx.spec.tags.model, checkpoint: tag(c), attack: attackKey, epoch: String(c.epoch), iteration: String(c.iteration) });
+          files.push(relative(ctx.root, path));
+        }
+      } finally {
+        for (const t of m.tensors.values()) torch.dispose([...t.values()]);
+      }
+      return { rows: m.rows.rows, files, info: { checkpoint: c.file, best: c.file === index.best } };
+    } finally {
+      module.dispose();
+      torch.dispose([data, best]);
+    }
+  },
+};
