@@ -2,7 +2,7 @@
 // (bench/peer_attacks.py) on the same weights and inputs, and, when FOOLBOX_SRC and EAGERPY_SRC
 // name their source trees, against Foolbox 3's LinfPGD. The attack is Foolbox's LinfPGD with 50
 // steps (ε 8/255, rel_stepsize 0.01/0.3, random start) on 256 random CIFAR-shaped images. Noise
-// here is about ±15 % (shared/design/PERFORMANCE.md), so the columns are timed interleaved, each
+// here is about ±15 % (measured here), so the columns are timed interleaved, each
 // a warm, long-lived process, and every figure is a median. Before timing, both implementations
 // run once without the random start and must agree: same successes, adversarial examples within
 // ~1e-4.

@@ -2,7 +2,7 @@
 // Python over the same libtorch (bench/peer_models.py), starting from the same weights on the same
 // random CIFAR-shaped batch. One step is zero_grad, forward, cross-entropy, backward, SGD step
 // (the paper's lr, momentum 0.9, weight decay 5e-4). Noise here is about ±15 %
-// (shared/design/PERFORMANCE.md), so the stacks are timed interleaved, repetition by repetition,
+// (measured here), so the stacks are timed interleaved, repetition by repetition,
 // each as a warm, long-lived process, and every figure is a median.
 //
 //   node dist/bench/models.js [--only SUBSTRING[,SUBSTRING…]] [--reps N]

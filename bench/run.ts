@@ -1,6 +1,6 @@
 // The engine benchmark: advdyn against PyTorch from Python over the same libtorch (and, for the
 // tiny-op cases, against libtorch called from C++). Noise between runs on this 2-core machine is
-// about ±15 % (shared/design/PERFORMANCE.md), so the stacks are compared interleaved, repetition by
+// about ±15 % (measured here), so the stacks are compared interleaved, repetition by
 // repetition, and every figure is a median. Results go to bench/results/engine.json.
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
+import { ResultsDb } from "../src/store/db.js";
 import { torch } from "../src/index.js";
 import type { Tensor } from "../src/torch/index.js";
 
@@ -60,4 +62,16 @@ export function gradcheck(f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], name
       assertClose(g === undefined ? numeric.map(() => 0) : values(g), numeric, tol, `${name}: d/d(input ${k})`);
     });
   });
+}
+
+/** A study folder's results and job records as text, in a fixed order (its content up to job timings). */
+export async function studyContents(dir: string): Promise<{ rows: string[]; jobs: string[] }> {
+  const db = await ResultsDb.open(join(dir, "results.duckdb"));
+  try {
+    const rows = await db.query("SELECT * FROM results ORDER BY ALL");
+    const jobs = await db.query("SELECT key, kind, id, inputs, deps, info, rows FROM jobs ORDER BY key");
+    return { rows: rows.map((r) => JSON.stringify(r)), jobs: jobs.map((r) => JSON.stringify(r)) };
+  } finally {
+    db.close();
+  }
 }

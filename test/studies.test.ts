@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { ResultsDb } from "../src/store/db.js";
+import { studyContents } from "./helpers.js";
 import { studySpec } from "../src/studies/catalog.js";
 import { jobKey } from "../src/studies/graph.js";
 import type { MeasureInputs } from "../src/studies/kinds/index.js";
@@ -15,17 +16,6 @@ const root = mkdtempSync(join(tmpdir(), "advdyn-studies-"));
 after(() => rmSync(root, { recursive: true, force: true }));
 const study = (...args: string[]) => spawnSync(process.execPath, [bin, "study", ...args], { encoding: "utf8", timeout: 300_000 });
 
-/** Every result row, in a fixed order, as text (the database's content up to job timings). */
-async function contents(dir: string): Promise<{ rows: string[]; jobs: string[] }> {
-  const db = await ResultsDb.open(join(dir, "results.duckdb"));
-  try {
-    const rows = await db.query("SELECT * FROM results ORDER BY ALL");
-    const jobs = await db.query("SELECT key, kind, id, inputs, deps, info, rows FROM jobs ORDER BY key");
-    return { rows: rows.map((r) => JSON.stringify(r)), jobs: jobs.map((r) => JSON.stringify(r)) };
-  } finally {
-    db.close();
-  }
-}
 
 async function query(dir: string, sql: string) {
   const db = await ResultsDb.open(join(dir, "results.duckdb"));
@@ -70,13 +60,13 @@ test("a smoke ifr study runs end to end, then again with nothing recomputed", as
   assert.match(first.stdout, /paper\s+20\.77 ± 1\.23/); // the paper's FC row beside ours
   assert.match(first.stdout, /6 jobs run, 0 already done/);
   for (const f of ["study.json", "results.duckdb", "results.csv"]) assert.ok(existsSync(join(dir, f)), f);
-  const before = await contents(dir);
+  const before = await studyContents(dir);
 
   const second = study("ifr", "--scale", "smoke", "--out", dir);
   assert.equal(second.status, 0, second.stderr);
   assert.match(second.stdout, /0 jobs run, 6 already done/);
   assert.doesNotMatch(second.stderr, /train \[/);
-  assert.deepEqual(await contents(dir), before);
+  assert.deepEqual(await studyContents(dir), before);
 
   // One row per measured quantity: per-example spectra of successful attacks only, β of linear models only.
   const [succ] = await query(dir, "SELECT value FROM results WHERE model = 'fc-linear' AND best AND attack = 'pgd-linf' AND quantity = 'successes'");
@@ -114,7 +104,7 @@ test("kill -9 at a random moment, then a rerun, gives the database an uninterrup
   const reference = join(root, "dyn-ref");
   const ref = study("dynamics", "--scale", "smoke", "--out", reference);
   assert.equal(ref.status, 0, ref.stderr);
-  const expected = await contents(reference);
+  const expected = await studyContents(reference);
   // Transfer and breakpoints were measured on the earlier checkpoints.
   assert.ok(expected.rows.some((r) => r.includes('"attack":"pgd-linf@best"')));
   assert.ok(expected.rows.some((r) => r.includes('"quantity":"flips_ever_random"')));
@@ -131,7 +121,7 @@ test("kill -9 at a random moment, then a rerun, gives the database an uninterrup
   assert.ok(killed >= 1, "no run was interrupted: the study finished before every kill");
   const rerun = study("dynamics", "--scale", "smoke", "--out", dir);
   assert.equal(rerun.status, 0, rerun.stderr);
-  assert.deepEqual(await contents(dir), expected);
+  assert.deepEqual(await studyContents(dir), expected);
 });
 
 test("a diverging model is recorded and the study goes on", async () => {

@@ -1,7 +1,7 @@
-// `npm run validate -- train --data-dir DIR`: trains paper A's 13 models (SCIENCE §1.6, Table 4)
+// `npm run validate -- train --data-dir DIR`: trains paper A's 13 models (v1 Table 4)
 // for a few epochs on a real dataset folder and prints their test accuracy beside the paper's.
 // `npm run validate -- ifr --data-dir DIR`: the ifr study at a reduced scale on the real images,
-// its Tables 1/2 beside the paper's, and whether the orderings of SCIENCE §1.13 hold.
+// its Tables 1/2 beside the paper's, and whether paper A's orderings (v1 Tables 1 and 2) hold.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -65,7 +65,7 @@ const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.
 for (const r of [header, widths.map((w) => "-".repeat(w)), ...rows]) console.log(`| ${r.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`);
 console.log(`runs in ${out}`);
 
-/** The §1.13 orderings on our Table 1/2 means: each claim with our numbers and whether it holds. */
+/** Paper A's orderings (v1 Tables 1, 2) on our means: each claim with our numbers and whether it holds. */
 async function validateIfr(): Promise<void> {
   const { runStudyArgs } = await import("../src/cli/study.js");
   const models = (await import("../src/studies/catalog.js")).studySpec("ifr", { scale: "paper" }).models.map((m) => m.key);
@@ -83,12 +83,12 @@ async function validateIfr(): Promise<void> {
   };
   const claims: [string, string, string, string[]][] = [
     ["table1", "beta_hat_l1", "‖β̂‖₁: deep FWC < FWC < FC ≈ deep FC < BWC", ["fwconv-deep-linear", "fwconv-linear", "fc-linear", "bwconv-linear"]],
-    // §7 A-9: the scale-free version (β normalised to ‖β‖₂ = 1): the raw norm also measures each model's scale.
+    // The scale-free version (β normalised to ‖β‖₂ = 1): the raw norm also measures each model's scale.
     ["table1", "beta_hat_unit_l1", "‖β̂‖₁ of unit β: deep FWC < FWC < FC < BWC", ["fwconv-deep-linear", "fwconv-linear", "fc-linear", "bwconv-linear"]],
     ["table1", "delta_hat_l1", "‖δ̂‖₁ (linear): deep FWC < FWC < FC < BWC", ["fwconv-deep-linear", "fwconv-linear", "fc-linear", "bwconv-linear"]],
     ["table2", "delta_hat_l1", "‖δ̂‖₁ (ReLU): FWC < FC < BWC", ["fwconv-relu", "fc-relu", "bwconv-relu"]],
   ];
-  console.log("\nSCIENCE §1.13 orderings on our means:");
+  console.log("\npaper A's orderings (v1 Tables 1, 2) on our means:");
   for (const [table, q, claim, order] of claims) {
     const v = order.map((m) => mean(table, m, q));
     const holds = v.every((x, i) => i === 0 || v[i - 1]! < x);

@@ -1,5 +1,5 @@
-// ReLU breakpoints and gradient roughness along the segment from x to x + u (SCIENCE §1.10,
-// §5.5, §7 A-10/A-11), for an adversarial u = δ or its matched random control.
+// ReLU breakpoints and gradient roughness along the segment from x to x + u (paper A, v1 §3.2,
+// Figs. 1, 6, 7; our metrics, docs/methods.md), for an adversarial u = δ or its matched random control.
 import type { AttackModel } from "../nn/attack-model.js";
 import * as torch from "../torch/index.js";
 import type { Tensor } from "../torch/index.js";
@@ -12,7 +12,7 @@ function normsPerExample(t: Tensor): Tensor {
 }
 
 /**
- * The random control of §7 A-10: r ~ N(0, I) rescaled so that ‖r_i‖₂ = ‖δ_i‖₂ for every example i
+ * The random control (our choice, docs/methods.md): r ~ N(0, I) rescaled so that ‖r_i‖₂ = ‖δ_i‖₂ for every example i
  * (a zero δ_i gives a zero r_i). Drawn on the CPU from `generator`, in δ's dtype and on its device.
  */
 export function matchedRandom(delta: Tensor, generator: torch.Generator): Tensor {
@@ -35,7 +35,7 @@ export interface PathResult {
 }
 
 export interface PathOptions {
-  /** T, points on [0, 1] including both ends (default 100, §7 A-10). */
+  /** T, points on [0, 1] including both ends (default 100). */
   points?: number;
   /** Inputs per forward pass (default 256): bounds memory whatever the number of examples. */
   batchSize?: number;
@@ -100,7 +100,7 @@ function step(m: AttackModel, x: Tensor, u: Tensor, y: Tensor, adv: Tensor, ts: 
 }
 
 /**
- * §7 A-10 and A-11 along x_i + t·u_i at T equally spaced t ∈ [0, 1] (both ends included), for every
+ * The flip and roughness metrics (docs/methods.md) along x_i + t·u_i at T equally spaced t ∈ [0, 1] (both ends included), for every
  * example i. A ReLU's state is input > 0, read through F.relu / F.leakyRelu (observeActivations),
  * so every ReLU unit of any model counts; other activations (GELU) have no breakpoints here.
  * Roughness averages over all T points, t = 0 included (where it is 0). The model runs in eval

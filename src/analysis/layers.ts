@@ -1,4 +1,4 @@
-// Singular values of every layer's weights (SCIENCE §5.7, §7 C-1 (i)): dense layers by SVD, conv
+// Singular values of every layer's weights (paper C's layer spectra): dense layers by SVD, conv
 // layers by Sedghi, Gupta & Long (2019), "The singular values of convolutional layers": a
 // circular convolution is block-diagonalised by the 2-D DFT, so its singular values are those of
 // the O×C matrices K̂(u, v) of the kernel's DFT at the input's size, over all n² frequencies.
@@ -69,7 +69,7 @@ export function convSingularValues(weight: Tensor, h: number, w: number, groups 
 /**
  * Singular values of every 2-D weight (dense) and of every Conv2d / CircularConv2d weight (conv,
  * at the size of that layer's input for a [1, ...inputShape] example; strides and zero padding
- * are ignored, the circular approximation of §7 C-1). Other parameters (biases, norms, locally
+ * are ignored, the circular approximation). Other parameters (biases, norms, locally
  * connected kernels, embeddings) are not linear maps of their own and are skipped. In state-dict order.
  */
 export function layerSpectra(model: AnalysedModel, inputShape: readonly number[]): LayerSpectrum[] {

@@ -1,4 +1,4 @@
-// The end-to-end linear predictor β of a network (SCIENCE §1.9, §5.4, §7 A-9): for an affine
+// The end-to-end linear predictor β of a network (paper A, v1 §3.3 and Table 1): for an affine
 // network z(x) = βx + z(0), so β_c = ∂z_c/∂x, exact and architecture-agnostic through autograd.
 import { AttackModel } from "../nn/attack-model.js";
 import type { Module } from "../nn/module.js";

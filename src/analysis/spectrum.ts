@@ -1,4 +1,4 @@
-// Fourier analysis of perturbations and linear predictors (SCIENCE §1.8, §5.3, §7 ):
+// Fourier analysis of perturbations and linear predictors (paper A; conventions in docs/methods.md):
 // the centred 2-D DFT of the luminance (paper A's code path) or of every channel, its L1/L2 norms,
 // the high-frequency scalars and the radial/angular energy marginals.
 import * as torch from "../torch/index.js";
@@ -15,7 +15,7 @@ export interface SpectrumOptions {
 
 const LUMINANCE = [0.2989, 0.587, 0.114];
 export const ANGULAR_BINS = 18;
-/** The high-frequency cutoffs of §7 A-7, in cycles per image (absolute, whatever the image size). */
+/** The high-frequency cutoffs (our choice, docs/methods.md), in cycles per image (absolute, whatever the image size). */
 const HF_CUTOFFS = [8, 12] as const;
 
 function checkImages(x: Tensor, fn: string): void {
@@ -36,7 +36,7 @@ function checkOptions(o: SpectrumOptions | undefined, fn: string): Required<Spec
 
 /**
  * [N, C, H, W] → [N, H, W]: the ITU-R 601 luma paper A's code takes of RGB, or the single channel
- * of grayscale images (§7 A-1: MNIST skips the conversion). Other channel counts have no luminance.
+ * of grayscale images (MNIST skips the conversion). Other channel counts have no luminance.
  */
 export function luminance(x: Tensor): Tensor {
   checkImages(x, "luminance");

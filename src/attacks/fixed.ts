@@ -18,7 +18,7 @@ export type GradientNorm = "l1" | "l2" | "linf";
 export type Family = "fgm" | "bim" | "pgd";
 
 /**
- * Step rules of other libraries, by attack family and norm (ANCHORS §1c, SCIENCE §1.7):
+ * Step rules of other libraries, by attack family and norm (each library's documented defaults):
  * - `foolbox`: Foolbox 3.3.4's defaults (the default preset).
  * - `foolbox-native-2020`: paper A's code, `foolbox.ext.native` PGD (L∞ only): absolute step
  *   0.01, 1000 steps, random start, last iterate.

@@ -1,5 +1,5 @@
 // Random-direction controls: paper A's breakpoint study compares the adversarial path x → x + δ
-// with a random one of the same size (SCIENCE A-10: r ~ N(0, I) rescaled to ‖r‖₂ = ‖δ‖₂).
+// with a random one of the same size (our choice, docs/methods.md: r ~ N(0, I) rescaled to ‖r‖₂ = ‖δ‖₂).
 import * as torch from "../torch/index.js";
 import type { Generator, Tensor } from "../torch/index.js";
 import { atleastKd, clipToBounds, NORM_P, type Bounds } from "./norms.js";

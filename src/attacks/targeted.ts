@@ -1,4 +1,4 @@
-// Paper B's targeted PGD, code-exact (SCIENCE §2.4, Kumano et al.'s utils/attacks.py): start at
+// Paper B's targeted PGD, code-exact (Kumano et al.'s utils/attacks.py): start at
 // the input, descend the target's loss for a fixed number of steps, and return per example the
 // iterate (start included) with the lowest target loss.
 //   L2: x ← x − (ε/5)·g/‖g‖₂, δ ← renorm(δ, p=2, ε), clip to bounds.

@@ -10,7 +10,7 @@ import { UsageError } from "./usage.js";
 export const DATA_USAGE = `usage: advdyn data get <${DOWNLOAD_NAMES.join("|")}> [--dir DIR]
        advdyn data info <name> [--data-dir DIR] [--split train|test]
 
-  get    download a dataset, check its SHA-256 and unpack it into DIR (default ${DEFAULT_DATA_DIR})
+  get    download a dataset, check its SHA-256 and unpack it into DIR (default ~/.advdyn/data)
   info   examples, shape, classes and examples per class; names: ${NAMED_DATASETS.join(", ")}`;
 
 /** The one positional argument of `data get|info`: a dataset name among `allowed`. */

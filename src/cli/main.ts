@@ -3,47 +3,16 @@
 import { FolderInUse } from "../store/lock.js";
 import { OptionError } from "../util/schema.js";
 import { version } from "../util/version.js";
-import { describeModel, modelNames } from "../models/index.js";
-import { ATTACK_USAGE, attackCommand, attacksHelp } from "./attack.js";
-import { DATA_USAGE, dataCommand } from "./data.js";
-import { integer, parse, schemaHelp } from "./options.js";
-import { DEMO_USAGE, demoCommand } from "./demo.js";
-import { REPORT_USAGE, reportCommand } from "./report.js";
+import { attackCommand } from "./attack.js";
+import { dataCommand } from "./data.js";
+import { cliReference, commandHelp, USAGE } from "./help.js";
+import { integer, parse } from "./options.js";
+import { demoCommand } from "./demo.js";
+import { reportCommand } from "./report.js";
 import { selfcheck } from "./selfcheck.js";
-import { STUDY_USAGE, studyCommand } from "./study.js";
-import { TRAIN_USAGE, trainCommand } from "./train.js";
+import { studyCommand } from "./study.js";
+import { trainCommand } from "./train.js";
 import { UsageError } from "./usage.js";
-
-const USAGE = `usage: advdyn <command> [options]
-
-commands:
-  selfcheck   train a small classifier on synthetic data to check the engine end to end
-              --epochs N (default 5)  --seed S (default 0)  --device cpu|cuda  --json
-  train       ${TRAIN_USAGE.replace(/\n/g, "\n              ")}
-  attack      ${ATTACK_USAGE.replace(/\n/g, "\n              ")}
-  data        ${DATA_USAGE.replace(/\n/g, "\n              ")}
-  study       ${STUDY_USAGE.replace(/\n/g, "\n              ")}
-  report      ${REPORT_USAGE.replace(/\n/g, "\n              ")}
-  demo        ${DEMO_USAGE.replace(/\n/g, "\n              ")}
-
-options for every command: --help, --version`;
-
-/** A command's own help; `train --model NAME --help` adds the model's options. */
-function commandHelp(command: string, rest: string[]): string {
-  switch (command) {
-    case "train": {
-      const model = rest[rest.indexOf("--model") + 1];
-      const known = rest.includes("--model") && model !== undefined && modelNames().includes(model as never);
-      return known ? `${TRAIN_USAGE}\n\n${model}: ${describeModel(model!).summary}\n${schemaHelp(describeModel(model!).options)}` : TRAIN_USAGE;
-    }
-    case "attack": return `${ATTACK_USAGE}\n\nattacks:\n${attacksHelp()}`;
-    case "data": return DATA_USAGE;
-    case "study": return STUDY_USAGE;
-    case "report": return REPORT_USAGE;
-    case "demo": return DEMO_USAGE;
-    default: return USAGE;
-  }
-}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -65,7 +34,12 @@ async function main(argv: string[]): Promise<number> {
   if (command === "study") return studyCommand(rest);
   if (command === "report") return reportCommand(rest);
   if (command === "demo") return demoCommand(rest);
-  if (command !== "selfcheck") throw new UsageError(`unknown command '${command}' (expected: selfcheck, train, attack, data, study, report, demo)`);
+  if (command === "reference") {
+    if (rest.length) throw new UsageError(`reference: unexpected argument '${rest[0]}'`);
+    process.stdout.write(cliReference());
+    return 0;
+  }
+  if (command !== "selfcheck") throw new UsageError(`unknown command '${command}' (expected: selfcheck, train, attack, data, study, report, demo, reference)`);
   const { values } = parse(rest, { epochs: { type: "string" }, seed: { type: "string" }, device: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean" } });
   if (values.help) {
     console.log(USAGE);

@@ -1,6 +1,7 @@
 // `advdyn selfcheck`: trains a small classifier on seeded synthetic images and checks that it
 // learns, exercising creation, autograd, the SGD step, memory scopes and readback end to end.
-import { optim, torch } from "../index.js";
+import * as optim from "../optim/index.js";
+import * as torch from "../torch/index.js";
 import type { Device, Tensor } from "../torch/index.js";
 import { Progress } from "../util/progress.js";
 

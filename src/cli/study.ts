@@ -1,7 +1,7 @@
 // `advdyn study NAME`: one of paper A's experiments, resumable, with its tables printed beside the paper's.
 import { existsSync } from "node:fs";
 import { basename } from "node:path";
-import { DEFAULT_DATA_DIR, NAMED_DATASETS } from "../data/index.js";
+import { NAMED_DATASETS } from "../data/index.js";
 import { parseStudySpec, type StudySpec } from "../store/study-folder.js";
 import { readJson } from "../util/json.js";
 import type { Cell } from "../store/tables.js";
@@ -17,7 +17,7 @@ export const STUDY_USAGE = `advdyn study ${STUDY_NAMES.join("|")}|SPEC.json [opt
   --dataset ${NAMED_DATASETS.filter((d) => d !== "orthogonal").join(" | ")} (default fourier-classes; cifar10 at paper scale)
   --out DIR (default advdyn-studies/NAME-SCALE)   --seeds 0,1,2 (default 0)   --models KEY,KEY (a subset of the study's)
   --epochs N  --train-examples N  --test-examples N  --attack-steps N  --attack-examples N   (override the scale's)
-  --data-dir DIR (default ${DEFAULT_DATA_DIR})   --device cpu|cuda   --json
+  --data-dir DIR (default ~/.advdyn/data)   --device cpu|cuda   --json
   Rerunning with the same options skips finished jobs; an interrupted study resumes.`;
 
 export interface StudyArgs extends CatalogOptions {
@@ -96,7 +96,7 @@ function specOf(a: StudyArgs): StudySpec {
 
 export async function runStudyArgs(a: StudyArgs): Promise<StudyResult> {
   const spec = specOf(a);
-  if (!a.json) console.log(`${spec.study} (${spec.scale}): ${spec.description}\n${spec.models.length} models, ${spec.jobs.length} jobs to start with, into ${a.out}`);
+  if (!a.json) console.log(`${spec.study} (${spec.scale}): ${spec.description}\n${spec.models.length} models, ${spec.jobs.length} jobs, into ${a.out}`);
   const result = await runStudy(spec, a.out, { dataDir: a.dataDir, device: a.device, progress: !a.json, log: a.json ? undefined : (l) => console.log(l) });
   if (a.json) console.log(JSON.stringify(result, null, 2));
   else console.log(`${formatTables(result)}\n\n${result.jobs.ran} jobs run, ${result.jobs.skipped} already done; results in ${a.out}/results.duckdb and results.csv`);

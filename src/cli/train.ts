@@ -1,7 +1,7 @@
 // `advdyn train`: one model on one dataset into a run folder, resumable.
 import { existsSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
-import { DEFAULT_DATA_DIR, NAMED_DATASETS, type DatasetName, type DatasetRef } from "../data/index.js";
+import { NAMED_DATASETS, type DatasetName, type DatasetRef } from "../data/index.js";
 import { describeModel, modelNames } from "../models/index.js";
 import { SCHEDULES } from "../optim/schedule.js";
 import { RunDir } from "../store/run.js";
@@ -14,7 +14,7 @@ export const TRAIN_USAGE = `advdyn train --model NAME [model options] --dataset 
   --model         ${modelNames().join(" | ")}
                   model options as --name value, e.g. --activation linear --depth 3 --kernel 5 --channels 32 --init-scale 10
   --dataset       ${NAMED_DATASETS.join(" | ")} (default fourier-classes), or a dataset folder (holding dataset.json)
-  --data-dir DIR  where real datasets live (default ${DEFAULT_DATA_DIR}; fetch with advdyn data get)
+  --data-dir DIR  where real datasets live (default ~/.advdyn/data; fetch with advdyn data get)
   --epochs N (default 40)  --batch-size B (default 128)  --seed S (default 0)
   --lr X  --optimizer sgd|adam  --momentum M  --weight-decay W  --nesterov  --schedule ${SCHEDULES.join("|")}
                   (defaults: the model's paper settings)

@@ -25,7 +25,7 @@ export interface Dataset {
   normalization?: Normalization;
 }
 
-/** The wrappers' constants of SCIENCE §2.3 (paper B's code); CIFAR-100's are the usual training-set values. */
+/** The wrappers' constants of paper B's code; CIFAR-100's are the usual training-set values. */
 export const NORMALIZATION = {
   mnist: { mean: [0.1307], std: [0.3081] },
   "fashion-mnist": { mean: [0.286], std: [0.353] },

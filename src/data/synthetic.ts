@@ -130,7 +130,7 @@ export function fourierClasses(split: Split, options: FourierClassesOptions = {}
   });
 }
 
-// ---- hidden-shortcut (paper A, SCIENCE §1.11) ----
+// ---- hidden-shortcut (paper A: the Frontiers version's schematic and its code) ----
 
 export interface ShortcutSetting {
   /** Scale ε of the Gaussian entries of η. */
@@ -215,7 +215,7 @@ export function hiddenShortcut(base: Dataset, o: HiddenShortcutOptions = {}): Da
   });
 }
 
-// ---- orthogonal (paper B, SCIENCE §2.2) ----
+// ---- orthogonal (paper B's theory setting) ----
 
 export interface OrthogonalOptions {
   /** Samples. */

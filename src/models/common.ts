@@ -13,7 +13,7 @@ export interface ModelDef<S extends Schema> {
   build(o: Resolved<S>, generator: Generator): Module;
   /** Whether the network is an affine map of its input, so its end-to-end linear predictor β is exact. */
   readonly isLinear?: (o: Resolved<S>) => boolean;
-  /** How many hidden layers α multiplies; the readout weight is divided by α to this power (SCIENCE §1.5). */
+  /** How many hidden layers α multiplies; the readout weight is divided by α to this power (paper A, v1 Fig. 11). */
   readonly hiddenConvLayers?: (o: Resolved<S>) => number;
 }
 

@@ -1,4 +1,4 @@
-// Paper B's networks (SCIENCE §2.3), keys as in its code (utils/classifiers/*.py).
+// Paper B's networks, keys as in its code (utils/classifiers/*.py).
 import * as F from "../torch/functional.js";
 import { tensor } from "../torch/ops.js";
 import type { Generator } from "../torch/random.js";
@@ -35,7 +35,7 @@ export const onehidden = defineModel({
     ...seedOptions(),
     inputShape: shape()([10000], "shape of one input; d is its product (B's default d = 10,000)"),
     width: int(2)(1000, "m, hidden units (even; B's default 1,000)"),
-    initStd: positive.optional("draw W from N(0, initStd²) instead of PyTorch's U(±1/√d) (B-1: small init for theory checks)"),
+    initStd: positive.optional("draw W from N(0, initStd²) instead of PyTorch's U(±1/√d) (a small init for checks of paper B's theory, which assumes one)"),
   },
   build: (o, g) => new OneHiddenNet(o.inputShape.reduce((a, b) => a * b, 1), o.width, g, o.initStd),
 });

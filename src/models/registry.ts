@@ -106,7 +106,7 @@ export function isExactlyLinear(m: Module | string, options?: Readonly<Record<st
   return (typeof m === "string" ? modelInfoFor(m, options) : modelInfo(m))?.linear ?? false;
 }
 
-/** The exponent of α on the readout (SCIENCE §1.5, §5.1): the number of hidden layers α multiplies. */
+/** The exponent of α on the readout (paper A, v1 Fig. 11): the number of hidden layers α multiplies. */
 export function hiddenConvLayers(model: Module): number;
 export function hiddenConvLayers(name: string, options?: Readonly<Record<string, unknown>>): number;
 export function hiddenConvLayers(m: Module | string, options?: Readonly<Record<string, unknown>>): number {

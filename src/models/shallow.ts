@@ -1,5 +1,5 @@
-// Paper A's small networks (SCIENCE §1.4): FC, locally connected, full-width and bounded-width
-// convolutions, and the shallow ResNet. Defaults are the paper's; A-2, A-3, A-13, A-14 in §7.
+// Paper A's small networks (v1 App. B.1, Table 3, and its code): FC, locally connected, full-width and bounded-width
+// convolutions, and the shallow ResNet. Defaults are the paper's; where it is silent, its code's (docs/methods.md).
 import * as F from "../torch/functional.js";
 import type { Generator } from "../torch/random.js";
 import type { Tensor } from "../torch/tensor.js";
@@ -13,8 +13,8 @@ export type Activation = "linear" | "relu";
 const stackOptions = () => ({
   ...commonOptions([3, 32, 32]),
   activation: oneOf(["linear", "relu"])("relu", "nonlinearity after every hidden layer; 'linear' makes the whole network affine"),
-  initScale: positive(1, "α (SCIENCE §1.5): every hidden layer's weight and bias × α, the readout weight ÷ α^(hidden layers)"),
-  bias: bool(true, "biases in every layer (A-14: the code has them; false for theory checks)"),
+  initScale: positive(1, "α (paper A, v1 Fig. 11): every hidden layer's weight and bias × α, the readout weight ÷ α^(hidden layers)"),
+  bias: bool(true, "biases in every layer (paper A's code has them; false for theory checks)"),
 });
 
 interface StackConfig {
@@ -71,7 +71,7 @@ export const fc = defineModel({
   summary: "fully connected: Flatten → depth × Linear(width) [+ReLU] → Linear(classes)",
   schema: {
     ...stackOptions(),
-    width: int(1)(2700, "hidden units per layer (A-2: 2700 = 3·30·30, the paper's table)"),
+    width: int(1)(2700, "hidden units per layer (2700 = 3·30·30, paper A's v1 Table 3)"),
     depth: int(1)(1, "hidden layers (the paper: 1 or 3)"),
   },
   build(o, g) {
@@ -83,7 +83,7 @@ export const fc = defineModel({
   hiddenConvLayers: (o) => o.depth,
 });
 
-/** LC channel count of the kernel sweep: the hidden size of 32 channels of 3×3 valid conv, kept (SCIENCE §1.4). */
+/** LC channel count of the kernel sweep: the hidden size of 32 channels of 3×3 valid conv, kept (paper A's code). */
 export const lcSweepChannels = (side: number, kernel: number): number =>
   Math.floor((32 * (side - 2) ** 2) / (side - kernel + 1) ** 2);
 
@@ -167,7 +167,7 @@ export const fwconv = defineModel({
     ...stackOptions(),
     channels: int(1)(3, "channels of every hidden layer"),
     depth: int(1)(1, "hidden conv layers (the paper: 1 or 3)"),
-    codeFaithful: bool(false, "A-3: the authors' variant, circular pad ⌈(H−1)/2⌉ then a direct H×H conv, a (H+1)×(H+1) map at H = 32 (depth 1 only)"),
+    codeFaithful: bool(false, "paper A's code's variant, circular pad ⌈(H−1)/2⌉ then a direct H×H conv, a (H+1)×(H+1) map at H = 32 (depth 1 only)"),
   },
   build(o, g) {
     const side = squareSide("fwconv", o.inputShape);

@@ -1,5 +1,5 @@
 // Patch-based models without convolutional locality beyond the patch (paper A's later versions;
-// configurations in SCIENCE §7 A-5). Pre-norm blocks; PyTorch default inits except the tokens.
+// configurations for paper A's later versions, docs/studies.md). Pre-norm blocks; PyTorch default inits except the tokens.
 import type { Generator } from "../torch/random.js";
 import type { Tensor } from "../torch/tensor.js";
 import { cat } from "../torch/ops.js";
@@ -82,7 +82,7 @@ export class ViT extends Module {
 }
 
 export const vit = defineModel({
-  summary: "Vision Transformer (A-5: patch 4, dim 256, depth 6, 8 heads, MLP 512), class-token head",
+  summary: "Vision Transformer (our configuration for paper A: patch 4, dim 256, depth 6, 8 heads, MLP 512), class-token head",
   schema: {
     ...commonOptions([3, 32, 32]),
     patch: int(1)(4, "patch side (divides H and W)"),
@@ -143,7 +143,7 @@ export class MlpMixer extends Module {
 }
 
 export const mlpMixer = defineModel({
-  summary: "MLP-Mixer (A-5: patch 4, dim 256, depth 8, token-MLP 128, channel-MLP 512), mean-pooled head",
+  summary: "MLP-Mixer (our configuration for paper A: patch 4, dim 256, depth 8, token-MLP 128, channel-MLP 512), mean-pooled head",
   schema: {
     ...commonOptions([3, 32, 32]),
     patch: int(1)(4, "patch side (divides H and W)"),

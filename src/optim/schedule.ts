@@ -45,7 +45,7 @@ export class Schedule {
       case "plateau":
         return this.#plateau.lr;
       case "paper-a":
-        // Ryan's LambdaLR: ×0.3 every 4 epochs, back to the maximum every 20 (SCIENCE §1.6).
+        // Ryan's LambdaLR: ×0.3 every 4 epochs, back to the maximum every 20 (paper A's training code).
         return this.baseLr * 0.3 ** Math.floor((epoch % 20) / 4);
     }
   }

@@ -43,7 +43,7 @@ export interface Figure {
 }
 
 const SPECTRUM_SCHEME: Scheme = "viridis";
-/** Frames of one evolution slider at most (evenly spaced, first and last kept): A-T4 saves hundreds of checkpoints. */
+/** Frames of one evolution slider at most (evenly spaced, first and last kept): paper A's dynamics save hundreds of checkpoints. */
 const MAX_FRAMES = 40;
 
 const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]+/g, "_");

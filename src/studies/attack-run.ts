@@ -12,7 +12,7 @@ import type { CheckpointInfo, RunDir } from "../store/run.js";
 import type { JobSpec } from "../store/study-folder.js";
 import { removeOrphanTemps } from "../util/atomic.js";
 import { readJson, writeJson } from "../util/json.js";
-import { jobKey, runGraph } from "./graph.js";
+import { checkGraph, jobKey, runGraph } from "./graph.js";
 import { type AttackSetInputs, type AttackSetSummary, jobKind } from "./kinds/index.js";
 
 export interface AttackRunOptions {
@@ -37,18 +37,20 @@ export function attackKey(o: AttackRunOptions): string {
 export async function attackCheckpoints(run: RunDir, checkpoints: readonly CheckpointInfo[], o: AttackRunOptions): Promise<{ key: string; dir: string; summaries: AttackSetSummary[] }> {
   const key = attackKey(o);
   const dir = join(run.path, "attacks", key);
+  const jobs: JobSpec[] = checkpoints.map((c) => {
+    const inputs: AttackSetInputs = {
+      key: `${o.attack.attack}-${o.attack.norm}`, attack: o.attack, checkpoint: c.file, split: o.split, examples: o.examples,
+      batchSize: o.batchSize, targets: o.targets, seed: o.seed, run: "../..",
+    };
+    return { id: c.file.replace(/\.safetensors$/, ""), kind: "attack-set", tags: { dataset: "", model: "", seed: o.seed }, inputs: { ...inputs } };
+  });
+  // Refused before anything is written.
+  checkGraph(jobs, jobKind);
   mkdirSync(dir, { recursive: true });
   const lock = FolderLock.acquire(dir, "attack folder");
   try {
     removeOrphanTemps(dir);
     writeJson(join(dir, "attack.json"), { key, attack: resolveAttack(o.attack), examples: o.examples, split: o.split, targets: o.targets, seed: o.seed, batchSize: o.batchSize });
-    const jobs: JobSpec[] = checkpoints.map((c) => {
-      const inputs: AttackSetInputs = {
-        key: `${o.attack.attack}-${o.attack.norm}`, attack: o.attack, checkpoint: c.file, split: o.split, examples: o.examples,
-        batchSize: o.batchSize, targets: o.targets, seed: o.seed, run: "../..",
-      };
-      return { id: c.file.replace(/\.safetensors$/, ""), kind: "attack-set", tags: { dataset: "", model: "", seed: o.seed }, inputs: { ...inputs } };
-    });
     await runGraph(jobs, jobKind, new JobStore(dir), { root: dir, dataDir: o.dataDir, progress: o.progress ?? true, log: () => {} });
     return { key, dir, summaries: jobs.map((j) => readJson<AttackSetSummary>(join(dir, j.id, "summary.json"))!) };
   } finally {

@@ -1,5 +1,5 @@
-// Paper A's experiments (SCIENCE §6 A-T1…A-T9) as study specs, at three scales. The paper scale
-// uses the paper's settings (SCIENCE §1.6, §1.7, §7); demo and smoke shrink data, epochs, attack
+// Paper A's experiments (v1 Tables 1, 2, 4, Figs. 2–11, and the later versions' sweeps; docs/studies.md) as study specs, at three scales. The paper scale
+// uses the paper's settings (its code's where the text is silent); demo and smoke shrink data, epochs, attack
 // steps and model lists so the same graph runs in minutes or seconds on built-in data.
 // Each is a graph of two job kinds: train every dataset × model × seed, then measure the run's
 // checkpoints (the best one, or all of them for the learning dynamics).
@@ -70,7 +70,7 @@ const SCALE: Record<Scale, ScaleSettings> = {
   paper: { dataset: "cifar10", synthetic: { size: 32, train: 10000, test: 2000 }, epochs: 40, batchSize: 128, attack: { steps: 1000, examples: 2000, batchSize: 250 } },
 };
 
-/** §1.7 and §7 A-6: L∞ PGD, ε = 8/255, absolute step 0.01, random start, last iterate. */
+/** Paper A's attack (its code's Foolbox-native PGD): L∞, ε = 8/255, absolute step 0.01, random start, last iterate. */
 function pgd(s: ScaleSettings, split: "train" | "test" = "test", examples = s.attack.examples): StudyAttack {
   const attack: AttackRef = { attack: "pgd", norm: "linf", eps: 8 / 255, options: { steps: s.attack.steps, absStepsize: 0.01, randomStart: true } };
   return { key: "pgd-linf", attack, examples, split, batchSize: Math.min(s.attack.batchSize, examples) };
@@ -83,7 +83,7 @@ function datasetEntry(name: DatasetName, s: ScaleSettings): DatasetEntry {
 const model = (key: string, label: string, name: string, options: Record<string, unknown>, extra: Partial<ModelEntry> = {}): ModelEntry =>
   ({ key, label, name, options, linear: options.activation === "linear", ...extra });
 
-// v1 Table 1 and Table 2 (SCIENCE §1.13), Table 4 accuracies (§1.6), as [mean, std] or a value in %.
+// v1 Table 1 and Table 2, Table 4 accuracies, as [mean, std] or a value in %.
 const LINEAR: [string, string, string, Record<string, unknown>, Record<string, number | [number, number]> | undefined][] = [
   ["fc-linear", "Fully Connected", "fc", {}, { "‖δ̂‖₂": [20.77, 1.23], "‖δ̂‖₁": [505.95, 32.22], "‖β̂‖₂": [546.89, 43.37], "‖β̂‖₁": [2232.46, 166.27], "test acc. %": 41 }],
   ["fwconv-linear", "Full Width Convolution", "fwconv", {}, { "‖δ̂‖₂": [17.52, 1.56], "‖δ̂‖₁": [376.31, 32.66], "‖β̂‖₂": [544.83, 42.4], "‖β̂‖₁": [1598.37, 181.44], "test acc. %": 41 }],
@@ -134,10 +134,10 @@ function ifr(scale: Scale): Part {
     { id: "table1", title: "Table 1: frequency-domain norms of δ̂ and β̂, linear models", attack: "pgd-linf", columns: [...SPECTRUM_COLUMNS, { quantity: "beta_hat_l2", label: "‖β̂‖₂" }, { quantity: "beta_hat_l1", label: "‖β̂‖₁" }, { quantity: "beta_hat_unit_l1", label: "‖β̂‖₁, ‖β‖₂ = 1" }], rows: rows(linear) },
     { id: "table2", title: "Table 2: frequency-domain norms of δ̂, nonlinear models", attack: "pgd-linf", columns: SPECTRUM_COLUMNS, rows: rows(relu) },
     { id: "table4", title: "Table 4: test accuracy (best epoch)", attack: "", columns: [ACCURACY_COLUMN], rows: rows([...linear, ...relu]) },
-    { id: "hf", title: "High-frequency statistics of δ (SCIENCE §7 A-7)", attack: "pgd-linf", columns: HF_COLUMNS, rows: rows([...linear, ...relu]) },
+    { id: "hf", title: "High-frequency statistics of δ̂ (our choice of statistics, docs/methods.md)", attack: "pgd-linf", columns: HF_COLUMNS, rows: rows([...linear, ...relu]) },
   ].filter((t) => t.rows.length > 0);
   return {
-    description: "A-T1/A-T2: implicit Fourier regularisation — spectra of PGD perturbations and of linear models' predictors β",
+    description: "Paper A, v1 Tables 1, 2, 4: implicit Fourier regularisation — spectra of PGD perturbations and of linear models' predictors β",
     models: [...linear, ...relu].map((m) => m.entry),
     tables,
   };
@@ -155,7 +155,7 @@ function initScale(scale: Scale): Part {
     }
   }
   return {
-    description: "A-T3: init scale α ∈ {0.1, 1, 10} — larger α, higher-frequency and sparser δ̂",
+    description: "Paper A, v1 Fig. 11: init scale α ∈ {0.1, 1, 10} — larger α, higher-frequency and sparser δ̂",
     models,
     tables: [{ id: "alpha", title: "δ̂ statistics against the init scale α", attack: "pgd-linf", columns: [...SPECTRUM_COLUMNS, ...HF_COLUMNS], rows: models.map((m) => ({ model: m.key })) }],
   };
@@ -174,14 +174,14 @@ function kernelSize(scale: Scale, side: number): Part {
     for (const kernel of [3, 7, 9, 15]) models.push(model(`lc-relu-k${kernel}`, `Locally Connected k = ${kernel} (ReLU)`, "lc", { kernel, activation: "relu" }, { group: "lc-relu" }));
   }
   return {
-    description: "A-T6: kernel-size sweep — smaller kernels, higher-frequency δ̂; k = image side behaves like full-width conv",
+    description: "Paper A, later versions: kernel-size sweep — smaller kernels, higher-frequency δ̂; k = image side behaves like full-width conv",
     models,
     tables: [{ id: "kernel", title: "δ̂ statistics against the kernel size", attack: "pgd-linf", columns: [...SPECTRUM_COLUMNS, ...HF_COLUMNS], rows: models.map((m) => ({ model: m.key })) }],
   };
 }
 
 function architectures(scale: Scale): Part {
-  // §7 A-5 at paper scale; small transformers elsewhere so they train in seconds on 2 cores.
+  // Our ViT/Mixer configuration (docs/studies.md) at paper scale; small transformers elsewhere so they train in seconds on 2 cores.
   const small = scale !== "paper";
   const models = [
     model("vit", "ViT", "vit", small ? { dim: 64, depth: 2, heads: 4, mlpDim: 128 } : {}),
@@ -191,13 +191,13 @@ function architectures(scale: Scale): Part {
   ];
   const keep = scale === "smoke" ? models.filter((m) => m.key === "vit" || m.key === "bwconv-relu") : models;
   return {
-    description: "A-T7: non-convolutional architectures — ViT and MLP-Mixer give lower-frequency δ̂ than CNNs, with no lower success rate",
+    description: "Paper A, later versions: non-convolutional architectures — ViT and MLP-Mixer give lower-frequency δ̂ than CNNs, with no lower success rate",
     models: keep,
     tables: [{ id: "architectures", title: "δ̂ statistics by architecture", attack: "pgd-linf", columns: [...HF_COLUMNS, ACCURACY_COLUMN], rows: keep.map((m) => ({ model: m.key })) }],
   };
 }
 
-/** §1.11: the code's four models, accuracy with and without the v3 Fourier-domain shortcut (code-comment means of 5 runs). */
+/** Paper A's hidden-shortcut experiment: the code's four models, accuracy with and without the v3 Fourier-domain shortcut (code-comment means of 5 runs). */
 function hiddenShortcutModels(base: string, scale: Scale): Part {
   const all: [ModelEntry, [number, number]][] = [
     [model("fc-linear", "Linear FC", "fc", { activation: "linear" }), [40.8, 46.11]],
@@ -207,7 +207,7 @@ function hiddenShortcutModels(base: string, scale: Scale): Part {
   ];
   const models = scale === "smoke" ? all.filter(([m]) => m.key === "fc-linear" || m.key === "bwconv-linear") : all;
   return {
-    description: "A-T9: hidden Fourier-domain shortcut (v3: ε = 0.25, p = 0.2) — conv models gain far more from it than FC models",
+    description: "Paper A, Frontiers version and code: hidden Fourier-domain shortcut (v3: ε = 0.25, p = 0.2) — conv models gain far more from it than FC models",
     models: models.map(([m]) => ({ ...m, optim: { lr: 0.002 } })),
     tables: [{
       id: "shortcut", title: "Test accuracy (%) on clean vs hidden-shortcut data", attack: "",
@@ -295,14 +295,14 @@ function scaledSettings(study: StudyName, o: CatalogOptions): Built {
       return { ...base, datasets: [dataset, shortcut], attack: null, ...hiddenShortcutModels(dataset.key, o.scale) };
     }
     case "dynamics": {
-      // A-T4/A-T5: ResNet18 at paper scale; a ReLU conv net that trains in seconds elsewhere.
+      // Paper A, v1 Figs. 1–3, 6, 7: ResNet18 at paper scale; a ReLU conv net that trains in seconds elsewhere.
       const epochs = o.scale === "paper" ? 40 : o.scale === "demo" ? 3 : 2;
       const m = o.scale === "paper"
         ? model("resnet18", "ResNet18", "resnet18", {})
         : model("bwconv-relu", "Bounded Width Convolution (ReLU)", "bwconv", { channels: 32, activation: "relu" });
       return {
         ...base,
-        description: "A-T4/A-T5: learning dynamics — success vs accuracy, ‖δ‖ and spectra over checkpoints, transfer from the best checkpoint, ReLU flips and roughness along adversarial vs random directions",
+        description: "Paper A, v1 Figs. 1–3, 6, 7: learning dynamics — success vs accuracy, ‖δ‖ and spectra over checkpoints, transfer from the best checkpoint, ReLU flips and roughness along adversarial vs random directions",
         models: [m],
         train: { ...train, epochs, checkpointEveryIters: o.scale === "paper" ? 30 : o.scale === "demo" ? 5 : 2, earlyEpochs: 1 },
         attack: pgd(s, "train", Math.min(100, s.attack.examples)),

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import type { ResultRow } from "../store/db.js";
 import type { JobRecord, JobStore } from "../store/jobs.js";
 import type { JobSpec } from "../store/study-folder.js";
+import { OptionError } from "../util/schema.js";
 
 /** A short stable hash of a job's inputs (canonical JSON: keys sorted). */
 export function jobKey(inputs: unknown): string {
@@ -79,11 +80,27 @@ export interface GraphResult {
 }
 
 /**
+ * Refuses a graph that cannot run, before anything is written: an unknown kind, inputs a kind
+ * refuses, a repeated id, or a dependency that is not listed before its dependant.
+ */
+export function checkGraph(jobs: readonly JobSpec[], kinds: (name: string) => JobKind): void {
+  const seen = new Set<string>();
+  for (const j of jobs) {
+    kinds(j.kind).check(j);
+    for (const [role, id] of Object.entries(j.deps ?? {})) {
+      if (!seen.has(id)) throw new OptionError(`job '${j.id}' depends on '${id}' (${role}), which is not listed before it in the graph`);
+    }
+    if (seen.has(j.id)) throw new OptionError(`job id '${j.id}' appears twice in the graph`);
+    seen.add(j.id);
+  }
+}
+
+/**
  * Executes `jobs` (dependencies listed before dependants) in order, one at a time, skipping those
  * the store holds. Throws the first job error (the jobs done so far stay committed).
  */
 export async function runGraph(jobs: readonly JobSpec[], kinds: (name: string) => JobKind, store: JobStore, env: RunEnv): Promise<GraphResult> {
-  for (const j of jobs) kinds(j.kind).check(j);
+  checkGraph(jobs, kinds);
   const byId = new Map<string, JobSpec>();
   const add = (j: JobSpec) => {
     if (byId.has(j.id)) throw new Error(`job id '${j.id}' appears twice in the graph`);

@@ -4,7 +4,7 @@
 import { ResultsDb } from "../store/db.js";
 import { StudyFolder, type StudySpec } from "../store/study-folder.js";
 import { type Cell, type Table, tableCells } from "../store/tables.js";
-import { runGraph } from "./graph.js";
+import { checkGraph, runGraph } from "./graph.js";
 import { jobKind } from "./kinds/index.js";
 
 export interface RunStudyOptions {
@@ -23,6 +23,7 @@ export interface StudyResult {
 }
 
 export async function runStudy(spec: StudySpec, out: string, o: RunStudyOptions = {}): Promise<StudyResult> {
+  checkGraph(spec.jobs, jobKind);
   const folder = StudyFolder.open(out, spec);
   try {
     const g = await runGraph(spec.jobs, jobKind, folder.store, {

@@ -1,4 +1,4 @@
-// Each model's optimizer and schedule as its paper trained it (SCIENCE §1.6, §2.3, §7 A-5).
+// Each model's optimizer and schedule as its paper trained it (paper A's and paper B's code; our ViT/Mixer settings, docs/studies.md).
 import type { ScheduleName } from "../optim/schedule.js";
 
 export interface OptimDefaults {

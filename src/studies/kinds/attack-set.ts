@@ -11,13 +11,13 @@ import { attackBatches } from "../../attacks/batch.js";
 import { TARGET_MODES, type TargetMode } from "../../attacks/criteria.js";
 import { type AttackRef, attackEpsilons, checkTargets, createAttack, resolveAttack } from "../../attacks/registry.js";
 import type { Epsilon } from "../../attacks/types.js";
-import { SPLITS, type Split } from "../../data/index.js";
+import { SPLITS, type Split, dataIdentity, resolveRef } from "../../data/index.js";
 import { AttackModel } from "../../nn/attack-model.js";
 import { RunDir } from "../../store/run.js";
 import type { JobSpec } from "../../store/study-folder.js";
 import * as torch from "../../torch/index.js";
 import { findCheckpoint, loadCheckpointModel, loadExamples, readRunConfig } from "../../train/run-model.js";
-import { readJson, writeJson } from "../../util/json.js";
+import { writeJson } from "../../util/json.js";
 import { Progress } from "../../util/progress.js";
 import { OptionError } from "../../util/schema.js";
 import { type JobContext, type JobKind, jobKey } from "../graph.js";
@@ -79,9 +79,11 @@ export const attackSet: JobKind = {
   identity(spec, env) {
     const i = spec.inputs as unknown as AttackSetInputs;
     if (i.run === undefined) return null;
-    // A run outside the store: identified by its configuration (data identity included) and the checkpoint's record.
+    // A run outside the store: identified by its configuration, the checkpoint's record, and the
+    // data the examples are read from now (the data folder may differ from the one it was trained on).
     const run = new RunDir(join(env.root, i.run));
-    return jobKey({ config: readJson(run.configPath) ?? null, checkpoint: findCheckpoint(run, i.checkpoint) });
+    const config = readRunConfig(run);
+    return jobKey({ config, checkpoint: findCheckpoint(run, i.checkpoint), data: dataIdentity(resolveRef(config.dataset, run.path), env.dataDir) });
   },
   run(ctx: JobContext) {
     const i = ctx.spec.inputs as unknown as AttackSetInputs;
