@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Prepares a fresh Debian/Ubuntu machine: libtorch (with OpenBLAS for fast GEMM) from apt when
-# missing, then the npm dependencies, the native addon and the TypeScript build (npm ci).
+# Prepares a fresh Debian/Ubuntu machine: libtorch (with OpenBLAS for fast GEMM), Chromium and the
+# real Fashion-MNIST from apt when missing, then the npm dependencies, the native addon and the
+# TypeScript build (npm ci).
 # Safe to rerun; skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,8 @@ command -v make >/dev/null || need+=(make)
 command -v python3 >/dev/null || need+=(python3)
 # Headless Chromium opens the generated study report in test/report.test.ts (driven by playwright-core).
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# The real Fashion-MNIST, without a download: advdyn finds it in /usr/share/datasets.
+[ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
 if [ "${#need[@]}" -gt 0 ]; then
   echo "advdyn setup: installing ${need[*]} with apt-get"
   sudo=""

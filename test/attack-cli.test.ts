@@ -50,14 +50,18 @@ test("advdyn attack stores per-checkpoint perturbations and results, skips finis
   assert.equal(repaired.status, 0, repaired.stderr);
   assert.notEqual(statSync(summary).mtimeMs, before, "the damaged checkpoint was redone");
   assert.deepEqual(JSON.parse(repaired.stdout).summaries, summaries);
+  // An L∞ budget that spans the whole input range is run, with a warning saying so.
+  const wide = run("attack", out, "--checkpoints", "best", "--eps", "1", "--steps", "1", "--examples", "8", "--json");
+  assert.equal(wide.status, 0, wide.stderr);
+  assert.match(wide.stderr, /warning: an L∞ ε of 1 or more spans the whole \[0, 1\] range/);
   assert.equal(JSON.parse(readFileSync(join(dir, "attack.json"), "utf8")).examples, 48);
 });
 
 test("attack option errors name the option and exit 2", () => {
   for (const [args, message] of [
-    [["attack", "/nonexistent-run"], /--eps: pgd is a fixed-ε attack and needs --eps/],
+    [["attack", "/nonexistent-run"], /pgd: option 'eps' = null is not allowed; allowed: a finite number > 0 \(pgd is a fixed-ε attack: ε is its budget\)/],
     [["attack", "x", "--eps", "8/255", "--attack", "cw", "--norm", "linf"], /cw: option 'norm' = "linf" is not allowed; allowed: "l2"/],
-    [["attack", "x", "--eps", "eight"], /--eps: expected a number/],
+    [["attack", "x", "--eps", "eight"], /option '--eps <eps,...>' argument 'eight' is invalid\. 'eight' in 'eight': expected a number ≥ 0/],
   ] as const) {
     const r = run(...args);
     assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);

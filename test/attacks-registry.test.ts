@@ -106,7 +106,8 @@ test("a wrong attack option is refused with the allowed values: in the library, 
 
   for (const [args, message] of [
     [["--attack", "pgd", "--eps", "8/255", "--steps", "0"], /pgd: option 'steps' = 0 is not allowed; allowed: an integer ≥ 1/],
-    [["--attack", "deepfool", "--norm", "l2", "--frobnicate", "1"], /unknown option --frobnicate \(deepfool takes: --steps, --candidates, --overshoot, --loss, --restarts\)/],
+    [["--attack", "deepfool", "--norm", "l2", "--frobnicate", "1"], /unknown option '--frobnicate'/],
+    [["--attack", "deepfool", "--norm", "l2", "--stesp", "1"], /unknown option '--stesp' \(Did you mean --steps\?\)/],
     [["--attack", "pgd", "--eps", "8/255", "--preset", "cleverhans"], /allowed: "foolbox" \| "foolbox-native-2020"/],
     [["--attack", "paper-b-pgd", "--norm", "l2", "--eps", "1"], /paper-b-pgd is a targeted attack: choose targets/],
   ] as const) {

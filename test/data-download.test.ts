@@ -134,15 +134,24 @@ test("download: verified, extracted (ustar prefix, GNU headers, folders), progre
   const dir = freshDir();
   const seen: data.DownloadProgress[] = [];
   const r = await data.download(source, { dir, baseUrl, onProgress: (p) => seen.push(p) });
-  assert.deepEqual(r, { folder: dir, fetched: ["toy.tar.gz"] });
+  assert.deepEqual(r, { folder: dir, fetched: ["toy.tar.gz"], repaired: [] });
   assert.equal(readFileSync(join(dir, "toy/a.txt"), "utf8"), "alpha");
   assert.deepEqual(readFileSync(join(dir, "toy", long, "b.bin")), Buffer.alloc(1500, 7));
   assert.equal(readFileSync(join(dir, "toy/gnu.txt"), "utf8"), "gnu");
-  assert.deepEqual(tree(dir), ["toy.tar.gz", "toy/", "toy/a.txt", "toy/empty/", "toy/gnu.txt", `toy/${"p".repeat(90)}/`, `toy/${long}/`, `toy/${long}/b.bin`].sort());
+  assert.deepEqual(tree(dir), [".advdyn-toy.json", "toy.tar.gz", "toy/", "toy/a.txt", "toy/empty/", "toy/gnu.txt", `toy/${"p".repeat(90)}/`, `toy/${long}/`, `toy/${long}/b.bin`].sort());
   assert.deepEqual(seen.at(-1), { file: "toy.tar.gz", bytes: archive.length, total: archive.length });
-  assert.deepEqual(await data.download(source, { dir, baseUrl: "http://127.0.0.1:9/" }), { folder: dir, fetched: [] }, "ready: no request at all");
+  assert.deepEqual(await data.download(source, { dir, baseUrl: "http://127.0.0.1:9/" }), { folder: dir, fetched: [], repaired: [] }, "ready and verified: no request at all");
   rmSync(join(dir, "toy/a.txt"));
-  assert.deepEqual((await data.download(source, { dir, baseUrl: "http://127.0.0.1:9/", onProgress: quiet })).fetched, [], "re-extracted from the kept, verified archive");
+  const again = await data.download(source, { dir, baseUrl: "http://127.0.0.1:9/", onProgress: quiet });
+  assert.deepEqual(again.fetched, [], "re-extracted from the kept, verified archive");
+  assert.deepEqual(again.repaired, [`${join(dir, "toy/a.txt")}: missing`]);
+  assert.equal(readFileSync(join(dir, "toy/a.txt"), "utf8"), "alpha");
+  // A file cut short, or changed to the same size, is found (against the sizes and SHA-256 recorded after extraction) and repaired.
+  writeFileSync(join(dir, "toy/a.txt"), "al");
+  assert.deepEqual((await data.download(source, { dir, baseUrl: "http://127.0.0.1:9/", onProgress: quiet })).repaired, [`${join(dir, "toy/a.txt")}: 2 bytes, expected 5`]);
+  writeFileSync(join(dir, "toy/a.txt"), "omega");
+  assert.deepEqual((await data.download(source, { dir, baseUrl: "http://127.0.0.1:9/", onProgress: quiet })).repaired,
+    [`${join(dir, "toy/a.txt")}: its SHA-256 does not match the one recorded when it was verified`]);
   assert.equal(readFileSync(join(dir, "toy/a.txt"), "utf8"), "alpha");
 });
 
@@ -236,7 +245,7 @@ test("a CIFAR-10-shaped archive goes from the server to loadDataset", async () =
     { name: "cifar-10-batches-bin/batches.meta.txt", data: Buffer.from("airplane\n") },
   ]);
   files.set("/cifar-10-binary.tar.gz", archive);
-  const source = { ...data.SOURCES.cifar10, files: [{ name: "cifar-10-binary.tar.gz", sha256: sha256(archive) }] };
+  const source = { ...data.SOURCES.cifar10, files: [{ name: "cifar-10-binary.tar.gz", sha256: sha256(archive) }], sizes: {} };
   const dir = freshDir();
   await data.download(source, { dir, baseUrl, onProgress: quiet });
   const before = torch.memory().tensors;

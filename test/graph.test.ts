@@ -5,7 +5,7 @@
 // processes at once.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -172,6 +172,15 @@ test("a damaged output makes its job absent: it is redone (and only what depends
   assert.match(r.stdout, /1 jobs run, 4 already done/);
   assert.ok(statSync(file).size > 100);
   assert.equal(statSync(join(dir, "runs/g/checkpoints.json")).mtimeMs, trained, "g's training, keyed on the derived set's job, is not redone");
+  assert.deepEqual(await studyContents(dir), expected);
+  // A change that keeps the size is seen by --verify, which checks every output's SHA-256.
+  const summary = join(dir, "attacks/f-next/summary.json");
+  writeFileSync(summary, readFileSync(summary, "utf8").replace(/"checkpoint"/, '"checkpoinT"'));
+  assert.match(study(dir).stdout, /0 jobs run, 5 already done/);
+  const verified = spawnSync(process.execPath, [...studyArgs(dir), "--verify"], { encoding: "utf8" });
+  assert.equal(verified.status, 0, verified.stderr);
+  assert.match(verified.stdout, /redone: attacks\/f-next \(attacks\/f-next\/summary\.json has another SHA-256 than when written\)/);
+  assert.match(verified.stdout, /1 jobs run, 4 already done/);
   assert.deepEqual(await studyContents(dir), expected);
 });
 

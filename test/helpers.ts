@@ -75,3 +75,20 @@ export async function studyContents(dir: string): Promise<{ rows: string[]; jobs
     db.close();
   }
 }
+
+/** Runs `advdyn ARGS` in this process (what it prints to stdout, and errors thrown as they are: CommanderError, UsageError, …). */
+export async function runCli(args: string[]): Promise<string> {
+  const { program } = await import("../src/cli/program.js");
+  const lines: string[] = [];
+  const log = console.log;
+  const write = process.stdout.write;
+  console.log = (...a: unknown[]) => void lines.push(a.join(" "));
+  process.stdout.write = ((chunk: string) => (lines.push(String(chunk).replace(/\n$/, "")), true)) as typeof process.stdout.write;
+  try {
+    await program(args).parseAsync(args, { from: "user" });
+    return lines.join("\n");
+  } finally {
+    console.log = log;
+    process.stdout.write = write;
+  }
+}

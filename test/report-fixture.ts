@@ -108,7 +108,7 @@ export async function writeFixtureStudy(dir: string): Promise<Fixture> {
       }
     }
   }
-  const folder = StudyFolder.open(dir, info.spec);
+  const folder = await StudyFolder.open(dir, info.spec);
   try {
     await folder.buildResults(info.study, records);
   } finally {

@@ -7,12 +7,11 @@ import { spawnSync } from "node:child_process";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { PNG } from "pngjs";
 import { torch } from "../src/index.js";
-import { reportCommand } from "../src/cli/report.js";
 import type { ResultRow } from "../src/store/db.js";
 import { colorOf, upscale } from "../src/report/image.js";
 import { type Figure, type Report, buildReport } from "../src/report/index.js";
 import { type Fixture, H, MODELS, writeFixtureStudy } from "./report-fixture.js";
-import { assertClose } from "./helpers.js";
+import { assertClose, runCli } from "./helpers.js";
 
 let fx: Fixture;
 let report: Report;
@@ -210,11 +209,14 @@ test("a study folder copied elsewhere renders its report", async () => {
 
 test("advdyn report: errors name the missing folder or file", async () => {
   const root = mkdtempSync(join(tmpdir(), "advdyn-report-bad-"));
-  await assert.rejects(reportCommand([join(root, "nope")]), /nope: no such study folder/);
-  await assert.rejects(reportCommand([root]), /study\.json: missing/);
+  const report = (...args: string[]) => runCli(["report", ...args]);
+  await assert.rejects(report(join(root, "nope")), /nope: no such study folder/);
+  await assert.rejects(report(root), /study\.json: missing/);
   writeFileSync(join(root, "study.json"), JSON.stringify({ study: "x", spec: { models: [], tables: [], jobs: [] } }));
-  await assert.rejects(reportCommand([root]), /results\.duckdb: missing/);
-  await assert.rejects(reportCommand([]), /expected one study folder/);
+  await assert.rejects(report(root), /results\.duckdb: missing/);
+  writeFileSync(join(root, "results.duckdb"), "not a database");
+  await assert.rejects(report(root), new RegExp(`${join(root, "results.duckdb").replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: cannot open the results database`));
+  await assert.rejects(report(), /missing required argument 'study'/);
 });
 
 const CHROMIUM = "/usr/bin/chromium";

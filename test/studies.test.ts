@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -87,17 +87,32 @@ test("a smoke ifr study runs end to end, then again with nothing recomputed", as
   assert.equal(csv.length - 1, before.rows.length);
 });
 
-test("a study folder refuses another study's settings, naming the field, and bad arguments name the problem", () => {
+test("a study folder refuses changed settings, naming the field; more seeds or models, or more epochs, extend it", async () => {
   const dir = join(root, "ifr");
-  const other = study("ifr", "--scale", "smoke", "--epochs", "2", "--out", dir);
+  const other = study("ifr", "--scale", "smoke", "--attack-steps", "7", "--out", dir);
   assert.equal(other.status, 1);
-  assert.match(other.stderr, /study\.json: jobs\[0\]\.inputs\.train\.epochs is 1 here, 2 in this command/);
+  assert.match(other.stderr, /study\.json: job tensors\/fourier-classes\/fc-linear\/seed-0: inputs\.attack\.attack\.options\.steps is 5 here, 7 in this command/);
+  // Another seed: only its jobs run.
+  const extended = join(root, "ifr-extended");
+  assert.equal(study("ifr", "--scale", "smoke", "--models", "fc-linear", "--out", extended).status, 0);
+  const checkpoint = join(extended, "runs/fourier-classes/fc-linear/seed-0/checkpoints/epoch-0001.safetensors");
+  const trainedAt = statSync(checkpoint).mtimeMs;
+  const seeds = study("ifr", "--scale", "smoke", "--models", "fc-linear", "--seeds", "0,1", "--out", extended);
+  assert.equal(seeds.status, 0, seeds.stderr);
+  assert.match(seeds.stdout, /2 jobs run, 2 already done/);
+  // More epochs: the runs go on from their last epoch (epoch 1 is not retrained), and are measured again.
+  const longer = study("ifr", "--scale", "smoke", "--models", "fc-linear", "--seeds", "0,1", "--epochs", "2", "--out", extended);
+  assert.equal(longer.status, 0, longer.stderr);
+  assert.match(longer.stdout, /4 jobs run, 0 already done/);
+  assert.equal(statSync(checkpoint).mtimeMs, trainedAt, "epoch 1 was not retrained");
+  const epochs = await query(extended, "SELECT DISTINCT epoch FROM results WHERE seed = 0 AND quantity = 'test_accuracy' ORDER BY epoch");
+  assert.deepEqual(epochs.map((r) => r.epoch), [0, 1, 2]);
   const bad = study("nope", "--out", join(root, "x"));
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /unknown study 'nope' \(expected: ifr, init-scale/);
-  const seeds = study("ifr", "--seeds", "a,b", "--out", join(root, "x"));
-  assert.equal(seeds.status, 2);
-  assert.match(seeds.stderr, /--seeds: expected non-negative integers/);
+  const badSeeds = study("ifr", "--seeds", "a,b", "--out", join(root, "x"));
+  assert.equal(badSeeds.status, 2);
+  assert.match(badSeeds.stderr, /option '--seeds <s,...>' argument 'a,b' is invalid\. 'a' in 'a,b': expected an integer ≥ 0/);
 });
 
 test("kill -9 at a random moment, then a rerun, gives the database an uninterrupted run gives", async () => {

@@ -9,6 +9,7 @@
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/cuda.h>
 
+#include <csignal>
 #include <cstring>
 
 #include "engine.h"
@@ -47,6 +48,18 @@ double itemOf(const at::Tensor& t) {
   if (s.isBoolean()) return s.toBool() ? 1 : 0;
   if (s.isIntegral(false)) return static_cast<double>(s.toLong());
   return s.toDouble();
+}
+
+// Ctrl-C and SIGTERM: the first one sets a count that long loops poll at safe points (between
+// steps, never inside a write), so the command ends cleanly; a second one ends the process at once,
+// for code that has no safe point to reach.
+volatile std::sig_atomic_t interruptCount = 0;
+
+extern "C" void onInterrupt(int sig) {
+  if (interruptCount++ > 0) {
+    std::signal(sig, SIG_DFL);
+    std::raise(sig);
+  }
 }
 
 #define OP(name, sig, ...) {#name, sig, [](Ctx& c) -> napi_value { __VA_ARGS__ }},
@@ -133,6 +146,8 @@ const std::vector<OpDef> kOps = {
     OP(is_grad_enabled, "->B", return c.boolean(at::GradMode::is_enabled());)
     INPLACE(set_grad_enabled, "B->V", at::GradMode::set_enabled(c.B(0)))
     OP(get_num_threads, "->F", return c.num(at::get_num_threads());)
+    INPLACE(watch_interrupts, "->V", std::signal(SIGINT, onInterrupt); std::signal(SIGTERM, onInterrupt))
+    OP(interrupts, "->F", return c.num(static_cast<double>(interruptCount));)
     INPLACE(set_num_threads, "I->V",
             int64_t n = c.I(0); if (n < 1) throw ArgError("thread count must be >= 1, got " + std::to_string(n));
             at::set_num_threads(static_cast<int>(n)))

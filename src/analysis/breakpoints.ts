@@ -134,6 +134,7 @@ export function pathAnalysis(model: AnalysedModel, x: Tensor, direction: Tensor,
         const [ys, as] = [labels, advLabels].map((t) => t.narrow(0, start, size).to(device));
         let acc: Accumulator | undefined;
         for (let p = 0; p < T; p += chunk) {
+          torch.checkInterrupt();
           const next = torch.tidy(() => step(m, xs!, us!, ys!, as!, ts.slice(p, p + chunk), acc));
           if (acc) torch.dispose(acc);
           acc = next;

@@ -69,6 +69,7 @@ export function attackBatches(model: AttackModel, attack: Attack, images: Tensor
         successes += r.success.select(0, o.epsilons.length - 1).sum().item();
       });
       o.onBatch?.(start + size, successes);
+      torch.checkInterrupt();
     }
     return torch.tidy(() => {
       const cat = (k: string) => torch.cat(parts[k]!, 0);

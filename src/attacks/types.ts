@@ -131,9 +131,11 @@ export function buildResult(
 /**
  * One iteration of an attack loop: runs fn(state) in its own tidy scope (so every intermediate is
  * freed on return) and disposes the tensors of the old state that the new one does not carry
- * over, except the `protect`ed ones (the inputs, say).
+ * over, except the `protect`ed ones (the inputs, say). Throws Interrupted after Ctrl-C.
  */
 export function advance<S extends Readonly<Record<string, Tensor | undefined>>>(state: S, fn: (s: S) => S, protect: readonly Tensor[] = []): S {
+  // A safe point: Ctrl-C ends the attack here (its tensors are freed by the enclosing scopes).
+  torch.checkInterrupt();
   const next = torch.tidy(() => fn(state));
   const kept = new Set<Tensor | undefined>([...Object.values(next), ...protect]);
   for (const t of Object.values(state)) if (t && !kept.has(t)) t.dispose();

@@ -1,58 +1,39 @@
 // `advdyn data`: fetch the real datasets and describe any dataset. Parses and prints only.
-import {
-  DEFAULT_DATA_DIR, NAMED_DATASETS, DOWNLOAD_NAMES, SPLITS, downloadDataset, labelCounts, loadDataset,
-  type DatasetName, type DownloadName, type Split,
-} from "../data/index.js";
+import { Argument, Command, Option } from "commander";
+import { DEFAULT_DATA_DIR, DOWNLOAD_NAMES, NAMED_DATASETS, SPLITS, type DatasetName, type DownloadName, type Split, downloadDataset, labelCounts, loadDataset } from "../data/index.js";
 import * as torch from "../torch/index.js";
-import { choice, parse } from "./options.js";
-import { UsageError } from "./usage.js";
 
-export const DATA_USAGE = `usage: advdyn data get <${DOWNLOAD_NAMES.join("|")}> [--dir DIR]
-       advdyn data info <name> [--data-dir DIR] [--split train|test]
-
-  get    download a dataset, check its SHA-256 and unpack it into DIR (default ~/.advdyn/data)
-  info   examples, shape, classes and examples per class; names: ${NAMED_DATASETS.join(", ")}`;
-
-/** The one positional argument of `data get|info`: a dataset name among `allowed`. */
-function datasetName<T extends string>(sub: string, positionals: string[], allowed: readonly T[]): T {
-  if (positionals.length > 1) throw new UsageError(`data ${sub}: expected one dataset name, got ${positionals.length} (${positionals.join(" ")})`);
-  const [name] = positionals;
-  if (name === undefined) throw new UsageError(`data ${sub}: missing the dataset; expected one of ${allowed.join(", ")}`);
-  if (!(allowed as readonly string[]).includes(name)) throw new UsageError(`data ${sub}: dataset: expected one of ${allowed.join(", ")}, got '${name}'`);
-  return name as T;
-}
-
-export async function dataCommand(args: string[]): Promise<number> {
-  const [sub, ...rest] = args;
-  if (sub === "--help" || sub === "-h") {
-    console.log(DATA_USAGE);
-    return 0;
-  }
-  if (sub === "get") {
-    const { values, positionals } = parse(rest, { dir: { type: "string" }, help: { type: "boolean" } });
-    if (values.help) return (console.log(DATA_USAGE), 0);
-    const name = datasetName<DownloadName>(sub, positionals, DOWNLOAD_NAMES);
-    const { folder, fetched } = await downloadDataset(name, { dir: values.dir ?? DEFAULT_DATA_DIR });
-    console.log(fetched.length > 0 ? `${name}: fetched ${fetched.join(", ")}; ready in ${folder}` : `${name}: already present in ${folder}`);
-    return 0;
-  }
-  if (sub === "info") {
-    const { values, positionals } = parse(rest, { "data-dir": { type: "string" }, split: { type: "string" }, help: { type: "boolean" } });
-    if (values.help) return (console.log(DATA_USAGE), 0);
-    const name = datasetName<DatasetName>(sub, positionals, NAMED_DATASETS);
-    const splits = values.split === undefined ? SPLITS : [choice<Split>("split", values.split, SPLITS, "train")];
-    for (const split of splits) {
-      const ds = loadDataset(name, { dataDir: values["data-dir"], split });
-      try {
-        const [n, ...shape] = ds.images.shape;
-        console.log(`${ds.name} ${split}: ${n} examples, ${ds.images.dtype} ${shape.join("×")}, ${ds.classes} classes`);
-        console.log(`  examples per class: ${labelCounts(ds).join(" ")}`);
-        if (ds.normalization) console.log(`  normalization: mean ${ds.normalization.mean.join(" ")}, std ${ds.normalization.std.join(" ")}`);
-      } finally {
-        torch.dispose(ds);
+export function dataCommand(): Command {
+  const data = new Command("data").summary("fetch the real datasets, describe any dataset");
+  data.command("get")
+    .description("download a dataset, check its SHA-256 and unpack it into DIR")
+    .addArgument(new Argument("<name>", "the dataset").choices(DOWNLOAD_NAMES))
+    .option("--dir <dir>", "where to put it (default ~/.advdyn/data)")
+    .option("--mirror <url>", "fetch the set's files from this base URL instead (a mirror, a proxy, a local server; default $ADVDYN_DATA_MIRROR)")
+    .action(async (name: DownloadName, o: { dir?: string; mirror?: string }) => {
+      torch.watchInterrupts();
+      const mirror = o.mirror ?? process.env.ADVDYN_DATA_MIRROR;
+      const { folder, fetched, repaired } = await downloadDataset(name, { dir: o.dir ?? DEFAULT_DATA_DIR, ...(mirror ? { baseUrl: mirror } : {}) });
+      for (const problem of repaired) console.log(`damaged: ${problem}; repaired`);
+      console.log(fetched.length > 0 ? `${name}: fetched ${fetched.join(", ")}; verified and ready in ${folder}` : `${name}: ${repaired.length ? "repaired" : "already present"} and verified in ${folder}`);
+    });
+  data.command("info")
+    .description("examples, shape, classes and examples per class of a dataset")
+    .addArgument(new Argument("<name>", "the dataset").choices(NAMED_DATASETS))
+    .option("--data-dir <dir>", "where real datasets live (default ~/.advdyn/data)")
+    .addOption(new Option("--split <split>", "one split (default both)").choices(SPLITS))
+    .action((name: DatasetName, o: { dataDir?: string; split?: Split }) => {
+      for (const split of o.split === undefined ? SPLITS : [o.split]) {
+        const ds = loadDataset(name, { dataDir: o.dataDir, split });
+        try {
+          const [n, ...shape] = ds.images.shape;
+          console.log(`${ds.name} ${split}: ${n} examples, ${ds.images.dtype} ${shape.join("×")}, ${ds.classes} classes`);
+          console.log(`  examples per class: ${labelCounts(ds).join(" ")}`);
+          if (ds.normalization) console.log(`  normalization: mean ${ds.normalization.mean.join(" ")}, std ${ds.normalization.std.join(" ")}`);
+        } finally {
+          torch.dispose(ds);
+        }
       }
-    }
-    return 0;
-  }
-  throw new UsageError(sub === undefined ? "data: missing subcommand; expected get or info" : `data: unknown subcommand '${sub}'; expected get or info`);
+    });
+  return data;
 }

@@ -1,5 +1,6 @@
-// Help texts, and the command-line reference (docs/cli.md) generated from the same usage texts
-// and from the registries' option schemas: models, attacks, job kinds, studies, datasets.
+// The command-line reference (docs/cli.md), generated from the commands' declarations and the
+// registries' option schemas: models, attacks, job kinds, studies, datasets.
+import type { Command } from "commander";
 import { allQuantities } from "../analysis/quantities.js";
 import { attackNames, describeAttack } from "../attacks/registry.js";
 import { NAMED_DATASETS } from "../data/index.js";
@@ -8,42 +9,7 @@ import { studySpec } from "../studies/catalog.js";
 import { jobKind, jobKindNames } from "../studies/kinds/index.js";
 import { STUDY_NAMES } from "../studies/spec.js";
 import type { Schema } from "../util/schema.js";
-import { ATTACK_USAGE, attacksHelp } from "./attack.js";
-import { DATA_USAGE } from "./data.js";
-import { DEMO_USAGE } from "./demo.js";
-import { schemaHelp } from "./options.js";
-import { REPORT_USAGE } from "./report.js";
-import { STUDY_USAGE } from "./study.js";
-import { TRAIN_USAGE } from "./train.js";
-
-const SELFCHECK_USAGE = `advdyn selfcheck [--epochs N (default 5)] [--seed S (default 0)] [--device cpu|cuda] [--json]
-  train a small classifier on synthetic data to check the engine end to end`;
-const REFERENCE_USAGE = `advdyn reference
-  print this command line's full reference (every command, model, attack, job kind and study) as Markdown`;
-
-const COMMANDS: Record<string, string> = {
-  selfcheck: SELFCHECK_USAGE, train: TRAIN_USAGE, attack: ATTACK_USAGE, data: DATA_USAGE, study: STUDY_USAGE,
-  report: REPORT_USAGE, demo: DEMO_USAGE, reference: REFERENCE_USAGE,
-};
-
-export const USAGE = `usage: advdyn <command> [options]
-
-commands:
-${Object.entries(COMMANDS).map(([name, text]) => `  ${name.padEnd(10)}  ${text.replace(/\n/g, "\n              ")}`).join("\n")}
-
-options for every command: --help, --version; advdyn <command> --help shows the command's own help`;
-
-/** A command's own help; `train --model NAME --help` adds the model's options. */
-export function commandHelp(command: string, rest: string[]): string {
-  if (command === "train") {
-    const model = rest[rest.indexOf("--model") + 1];
-    if (rest.includes("--model") && modelNames().includes(model as never)) {
-      return `${TRAIN_USAGE}\n\n${model}: ${describeModel(model!).summary}\n${schemaHelp(cliOptions(describeModel(model!).options))}`;
-    }
-  }
-  if (command === "attack") return `${ATTACK_USAGE}\n\nattacks:\n${attacksHelp()}`;
-  return COMMANDS[command] ?? USAGE;
-}
+import { program } from "./program.js";
 
 /** The options a command line can set (a Generator cannot be typed). */
 function cliOptions(schema: Schema): Schema {
@@ -62,14 +28,17 @@ function optionsTable(schema: Schema): string {
 
 /** docs/cli.md: generated, so that it cannot drift from the code (a test compares them). */
 export function cliReference(): string {
+  const p = program([], 100);
+  const help = (c: Command) => c.helpInformation().trimEnd();
+  const commands = p.commands.flatMap((c) => [c, ...c.commands]);
   const out: string[] = [
     "# advdyn command-line reference",
     "",
     "Generated from the code by `advdyn reference` (`npm run docs` writes this file); do not edit by hand.",
     "",
-    "```text", USAGE, "```", "",
+    "```text", help(p), "```", "",
     "## Commands", "",
-    ...Object.entries(COMMANDS).flatMap(([name, text]) => [`### advdyn ${name}`, "", "```text", text, "```", ""]),
+    ...commands.flatMap((c) => [`### advdyn ${c.parent && c.parent !== p ? `${c.parent.name()} ` : ""}${c.name()}`, "", "```text", help(c), "```", ""]),
     "## Models (`advdyn train --model NAME`)", "",
     "Model options go on the command line as `--name value` (`advdyn train --model NAME --help` lists them too).", "",
     ...modelNames().flatMap((name) => [`### ${name}`, "", describeModel(name).summary, "", optionsTable(describeModel(name).options)]),

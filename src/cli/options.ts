@@ -1,9 +1,46 @@
-// Typed readers for command-line option values: each names the option and what it accepts.
-import { parseArgs } from "node:util";
+// Typed option parsers for the command line (commander calls them with the raw text; a bad value
+// becomes one line naming the option, the value and what is allowed), and the options of a
+// model's or an attack's schema as command-line options.
+import { type Command, InvalidArgumentError, Option } from "commander";
 import type { Schema } from "../util/schema.js";
-import { UsageError } from "./usage.js";
 
-const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+export const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** A number, also written as a fraction like 8/255; NaN when it is neither. */
+function fraction(value: string): number {
+  const m = /^\s*([-+0-9.eE]+)\s*(?:\/\s*([-+0-9.eE]+)\s*)?$/.exec(value);
+  return m ? Number(m[1]) / (m[2] === undefined ? 1 : Number(m[2])) : NaN;
+}
+
+/** An integer in [min, max] (default max: the largest integer a double holds exactly). */
+export const integer = (min: number, max = Number.MAX_SAFE_INTEGER) => (value: string): number => {
+  const n = Number(value);
+  if (Number.isInteger(n) && n > max) throw new InvalidArgumentError(`expected an integer ≤ ${max}, got '${value}'`);
+  if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`expected an integer ≥ ${min}, got '${value}'`);
+  return n;
+};
+
+/** A finite number ≥ min (> min when `open`), fractions like 8/255 allowed. */
+export const number = (min = -Infinity, open = false) => (value: string): number => {
+  const n = fraction(value);
+  if (!Number.isFinite(n) || n < min || (open && n === min)) {
+    throw new InvalidArgumentError(`expected a number ${open ? ">" : "≥"} ${min} (fractions like 8/255 allowed), got '${value}'`);
+  }
+  return n;
+};
+
+/** A comma list, each item parsed by `item`. */
+export const list = <T>(item: (v: string) => T, what: string) => (value: string): T[] => {
+  const parts = value.split(",").map((s) => s.trim());
+  if (parts.length === 0 || parts.some((p) => p === "")) throw new InvalidArgumentError(`expected ${what} separated by commas, got '${value}'`);
+  return parts.map((p) => {
+    try {
+      return item(p);
+    } catch (e) {
+      throw new InvalidArgumentError(`'${p}' in '${value}': ${(e as Error).message}`);
+    }
+  });
+};
 
 /** A command-line value of a schema option: true/false, null, numbers (also 8/255), comma lists of numbers; else the string. */
 export function optionValue(v: string): unknown {
@@ -15,76 +52,26 @@ export function optionValue(v: string): unknown {
   return v;
 }
 
-function fraction(value: string): number {
-  const m = /^\s*([-+0-9.eE]+)\s*(?:\/\s*([-+0-9.eE]+)\s*)?$/.exec(value);
-  return m ? Number(m[1]) / (m[2] === undefined ? 1 : Number(m[2])) : NaN;
-}
+/** `--device cpu|cuda`, shared by the commands that compute. */
+export const deviceOption = () => new Option("--device <device>", "where tensors live").choices(["cpu", "cuda"]).default("cpu");
 
 /**
- * The options of a model or an attack given as `--name value` (camelCased by parse): every name
- * must be in the schema (else a usage error listing them); values are converted, then checked by
- * the schema where they are used.
+ * Adds a schema's options (a model's or an attack's) to a command as `--kebab-name <value>`; the
+ * values are converted by optionValue and checked by the schema where they are used (an error
+ * names the option and the allowed values).
  */
-export function schemaOptions(owner: string, schema: Schema, given: Record<string, string>): Record<string, unknown> {
-  const known = Object.keys(schema);
-  const out: Record<string, unknown> = {};
-  for (const [k, value] of Object.entries(given)) {
-    if (!known.includes(k)) throw new UsageError(`unknown option --${kebab(k)} (${owner} takes: ${known.map((o) => `--${kebab(o)}`).join(", ") || "none"})`);
-    out[k] = optionValue(value);
+export function addSchemaOptions(cmd: Command, schema: Schema, owner: string): string[] {
+  const added: string[] = [];
+  for (const [k, s] of Object.entries(schema)) {
+    // A command's own option of that name wins (train's --seed seeds the model too); a Generator cannot be typed.
+    if (s.allowed === "a torch.Generator" || cmd.options.some((o) => o.attributeName() === k)) continue;
+    const def = s.default === undefined ? "" : ` (default ${JSON.stringify(s.default)})`;
+    cmd.addOption(new Option(`--${kebab(k)} <value>`, `${owner}: ${s.doc}; ${s.allowed}${def}`).argParser(optionValue));
+    added.push(k);
   }
-  return out;
+  return added;
 }
 
-/** Help lines of a schema's options: flag, allowed values, default, meaning. */
-export function schemaHelp(schema: Schema, indent = "    "): string {
-  return Object.entries(schema).map(([k, s]) =>
-    `${indent}--${kebab(k)}  ${s.allowed}${s.default === undefined ? "" : ` (default ${JSON.stringify(s.default)})`}: ${s.doc}`).join("\n");
-}
-
-export function integer(name: string, value: string | undefined, fallback: number, min = -Infinity): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name}: expected an integer${min > -Infinity ? ` >= ${min}` : ""}, got '${value}'`);
-  return n;
-}
-
-/** A number, also written as a fraction like 8/255. */
-export function number(name: string, value: string | undefined, fallback: number, min = -Infinity): number {
-  if (value === undefined) return fallback;
-  const n = fraction(value);
-  if (!Number.isFinite(n) || n < min) throw new UsageError(`--${name}: expected a number${min > -Infinity ? ` >= ${min}` : ""} (fractions like 8/255 allowed), got '${value}'`);
-  return n;
-}
-
-export function choice<T extends string>(name: string, value: string | undefined, allowed: readonly T[], fallback: T): T {
-  if (value === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${name}: expected one of ${allowed.join(", ")}, got '${value}'`);
-  return value as T;
-}
-
-type Spec = Record<string, { type: "string" | "boolean" }>;
-
-/**
- * Parses known options strictly; with `extra`, unknown `--key value` pairs are returned too
- * (camelCased), for option sets defined elsewhere (model options).
- */
-export function parse<S extends Spec>(args: string[], spec: S, extra = false): { values: { [K in keyof S]?: S[K]["type"] extends "boolean" ? boolean : string }; positionals: string[]; rest: Record<string, string> } {
-  const known: string[] = [];
-  const rest: Record<string, string> = {};
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const name = a.startsWith("--") ? a.slice(2).split("=")[0]! : undefined;
-    if (extra && name !== undefined && !(name in spec)) {
-      const inline = a.includes("=") ? a.slice(a.indexOf("=") + 1) : undefined;
-      const value = inline ?? args[++i];
-      if (value === undefined) throw new UsageError(`--${name}: missing a value`);
-      rest[name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = value;
-    } else known.push(a);
-  }
-  try {
-    const { values, positionals } = parseArgs({ args: known, options: spec, strict: true, allowPositionals: true });
-    return { values: values as never, positionals, rest };
-  } catch (e) {
-    throw new UsageError((e as Error).message);
-  }
-}
+/** The values given for these options (keys from addSchemaOptions). */
+export const schemaValues = (opts: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> =>
+  Object.fromEntries(keys.filter((k) => opts[k] !== undefined).map((k) => [k, opts[k]]));

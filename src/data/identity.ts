@@ -3,9 +3,10 @@
 // Digests are cached by path, size and modification time (~/.advdyn/cache/digests.json): a 180 MB
 // set is hashed once, not at every run.
 import { createHash } from "node:crypto";
-import { closeSync, mkdirSync, openSync, readSync, statSync } from "node:fs";
+import { mkdirSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { sha256File } from "../util/hash.js";
 import { readJson, writeJson } from "../util/json.js";
 
 const CACHE = join(homedir(), ".advdyn", "cache", "digests.json");
@@ -18,18 +19,6 @@ interface CacheEntry {
 
 let cache: Record<string, CacheEntry> | undefined;
 
-function hashFile(path: string): string {
-  const hash = createHash("sha256");
-  const buf = Buffer.allocUnsafe(1 << 20);
-  const fd = openSync(path, "r");
-  try {
-    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0;) hash.update(buf.subarray(0, n));
-  } finally {
-    closeSync(fd);
-  }
-  return hash.digest("hex");
-}
-
 /** SHA-256 of a file, from the cache when its size and modification time are unchanged. */
 export function fileDigest(path: string): string {
   const full = resolve(path);
@@ -37,7 +26,7 @@ export function fileDigest(path: string): string {
   cache ??= readJson<Record<string, CacheEntry>>(CACHE) ?? {};
   const hit = cache[full];
   if (hit && hit.size === st.size && hit.mtimeMs === st.mtimeMs) return hit.sha256;
-  const sha256 = hashFile(full);
+  const sha256 = sha256File(full);
   cache[full] = { size: st.size, mtimeMs: st.mtimeMs, sha256 };
   try {
     mkdirSync(dirname(CACHE), { recursive: true });

@@ -1,4 +1,5 @@
 // Datasets by name, as the CLI and the studies refer to them.
+import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { isAbsolute, join as joinPath } from "node:path";
@@ -23,6 +24,14 @@ const IMAGE_DATASETS: readonly ImageDatasetName[] = ["cifar10", "cifar100", "mni
 
 /** Where `advdyn data get` puts the sets by default. */
 export const DEFAULT_DATA_DIR = join(homedir(), ".advdyn", "data");
+/** Where Debian's dataset packages put sets (apt-get install dataset-fashion-mnist). */
+export const SYSTEM_DATA_DIR = "/usr/share/datasets";
+
+/** The data folder of a real set when none is given: the user's, else the system's when only it holds the set. */
+function defaultDataDir(name: DatasetName, o: LoadOptions): string {
+  const has = (dir: string) => datasetFiles(name, { ...o, dataDir: dir }).every((f) => existsSync(f));
+  return has(DEFAULT_DATA_DIR) || !has(SYSTEM_DATA_DIR) ? DEFAULT_DATA_DIR : SYSTEM_DATA_DIR;
+}
 
 export interface LoadOptions {
   /** Folder of the real sets (default ~/.advdyn/data). */
@@ -51,7 +60,7 @@ export interface DatasetRef {
  * free them with `torch.dispose(dataset)`.
  */
 export function loadDataset(name: DatasetName, o: LoadOptions = {}): Dataset {
-  const dir = o.dataDir ?? DEFAULT_DATA_DIR;
+  const dir = o.dataDir ?? defaultDataDir(name, o);
   const split = o.split ?? "train";
   if (!SPLITS.includes(split)) throw new RangeError(`split: expected ${SPLITS.join(" or ")}, got ${JSON.stringify(split)}`);
   switch (name) {
@@ -87,7 +96,7 @@ export function loadDataset(name: DatasetName, o: LoadOptions = {}): Dataset {
 
 /** The files a dataset is read from (both splits); none for generated sets. */
 export function datasetFiles(name: DatasetName, o: LoadOptions = {}): string[] {
-  const dir = o.dataDir ?? DEFAULT_DATA_DIR;
+  const dir = o.dataDir ?? defaultDataDir(name, o);
   switch (name) {
     case "cifar10":
     case "cifar100":

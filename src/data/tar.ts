@@ -1,5 +1,13 @@
 // A streaming .tar.gz extractor for dataset archives. It writes only regular files and folders,
 // only inside the target, and nothing at all unless the whole archive is sound.
+//
+// Why not npm's `tar` (node-tar), well kept as it is: its defaults strip a member's `..` and
+// leading `/` with a warning and extract the rest, and it writes members as they stream, so a bad
+// member half-way leaves the earlier ones behind. For a dataset folder we want the opposite: refuse
+// the archive (naming the member) and write nothing. With node-tar that takes a listing pass with a
+// filter, extraction into a temporary folder and a move — about as much code as this reader, plus a
+// dependency whose safety rests on its options. The cases this must refuse are tested one by one
+// (test/data-download.test.ts: `..` in names, prefixes and GNU long names, absolute paths, links).
 import { createReadStream, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, closeSync, openSync, writeSync } from "node:fs";
 import { dirname, isAbsolute, join, resolve, sep } from "node:path";
 import { createGunzip } from "node:zlib";

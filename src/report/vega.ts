@@ -1,7 +1,7 @@
 // Vega-Lite specs compiled and rendered to SVG on the server (vega's headless View: no canvas,
-// no browser, no network).
-import * as vega from "vega";
-import * as vl from "vega-lite";
+// no browser, no network). Vega is loaded on the first figure: importing advdyn should not pay
+// the half second it takes.
+import type { TopLevelSpec } from "vega-lite";
 
 /** A Vega-Lite spec as plain JSON: its inline `data.values` are exactly what the figure shows. */
 export type VlSpec = Record<string, unknown>;
@@ -11,7 +11,8 @@ const CONFIG = { font: "sans-serif", view: { stroke: "#ccc" }, axis: { labelFont
   legend: { labelFontSize: 11, titleFontSize: 12, labelLimit: 400 }, header: { labelFontSize: 12, titleFontSize: 12 } };
 
 export async function renderSvg(spec: VlSpec): Promise<string> {
-  const compiled = vl.compile({ ...spec, config: CONFIG, background: "white", padding: 8 } as vl.TopLevelSpec).spec;
+  const [vega, vl] = await Promise.all([import("vega"), import("vega-lite")]);
+  const compiled = vl.compile({ ...spec, config: CONFIG, background: "white", padding: 8 } as TopLevelSpec).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: "none" });
   try {
     return await view.toSVG();

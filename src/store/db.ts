@@ -8,7 +8,7 @@
 // columnar engine aggregates the per-example rows the report reads (mean ± std over thousands of
 // examples) in SQL.
 import { existsSync, renameSync, rmSync } from "node:fs";
-import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from "@duckdb/node-api";
+import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from "@duckdb/node-api";
 import { tempPath } from "../util/atomic.js";
 
 export interface ResultRow {
@@ -58,9 +58,12 @@ async function readAll(db: DuckDBConnection, sql: string, params: DuckDBValue[] 
     Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v === "bigint" ? Number(v) : v as Row[string]])));
 }
 
+/** The engine, loaded on first use (it takes a third of a second, which commands that store nothing should not pay). */
+export const duckdb = () => import("@duckdb/node-api");
+
 let scratch: Promise<DuckDBConnection> | undefined;
 /** An in-memory database of this process, for writing Parquet files. */
-const scratchDb = () => (scratch ??= DuckDBInstance.create(":memory:").then((i) => i.connect()));
+const scratchDb = () => (scratch ??= duckdb().then((d) => d.DuckDBInstance.create(":memory:")).then((i) => i.connect()));
 
 /** Writes a job's rows to a Parquet file, atomically (a temporary file renamed into place). */
 export async function writeRowsFile(path: string, job: string, rows: readonly ResultRow[]): Promise<void> {
@@ -103,7 +106,7 @@ export async function writeRowsFile(path: string, job: string, rows: readonly Re
 export async function buildResults(o: { db: string; csv: string; study: string; jobs: readonly JobRow[]; rowFiles: readonly string[] }): Promise<void> {
   const tmp = tempPath(o.db);
   const csvTmp = tempPath(o.csv);
-  const instance = await DuckDBInstance.create(tmp);
+  const instance = await (await duckdb()).DuckDBInstance.create(tmp);
   try {
     const db = await instance.connect();
     try {
@@ -152,7 +155,7 @@ export class ResultsDb {
     if (!existsSync(path)) throw new Error(`${path}: missing; the study has no results database yet`);
     let instance: DuckDBInstance;
     try {
-      instance = await DuckDBInstance.create(path, { access_mode: "READ_ONLY" });
+      instance = await (await duckdb()).DuckDBInstance.create(path, { access_mode: "READ_ONLY" });
     } catch (e) {
       throw new Error(`${path}: cannot open the results database (${(e as Error).message})`);
     }

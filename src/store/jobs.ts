@@ -8,6 +8,7 @@
 import { mkdirSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { type JobRow, type ResultRow, writeRowsFile } from "./db.js";
+import { sha256File } from "../util/hash.js";
 import { readJson, writeJson } from "../util/json.js";
 import { version } from "../util/version.js";
 
@@ -20,8 +21,8 @@ export interface RowTags {
 
 export interface JobRecord extends JobRow {
   tags: RowTags;
-  /** Files the job wrote, relative to the root, with their sizes at commit (the rows file included). */
-  outputs: { path: string; bytes: number }[];
+  /** Files the job wrote, relative to the root, with their sizes and SHA-256 at commit (the rows file included). */
+  outputs: { path: string; bytes: number; sha256: string }[];
   /** advdyn's version that ran it. */
   version: string;
 }
@@ -45,7 +46,13 @@ export function filesUnder(root: string, dir: string): string[] {
 
 export class JobStore {
   readonly #verified = new Map<string, JobRecord>();
-  constructor(readonly root: string) {}
+  /** Jobs found damaged so far (they count as not done), with what is wrong. */
+  readonly damaged: { id: string; problem: string }[] = [];
+  /**
+   * `verify`: check every output's SHA-256, not only its size (reads every file once per process,
+   * for `advdyn study --verify`).
+   */
+  constructor(readonly root: string, private readonly o: { verify?: boolean } = {}) {}
 
   get dir(): string {
     return join(this.root, "jobs");
@@ -57,16 +64,18 @@ export class JobStore {
     return join(this.dir, `${key}.parquet`);
   }
 
-  /** The first output of a record that is missing or has another size than at commit, in words. */
+  /** The first output of a record that is missing, or has another size (or, verifying, content) than at commit, in words. */
   damage(record: JobRecord): string | undefined {
     for (const o of record.outputs) {
+      const path = join(this.root, o.path);
       let bytes: number;
       try {
-        bytes = statSync(join(this.root, o.path)).size;
+        bytes = statSync(path).size;
       } catch {
         return `${o.path} is missing`;
       }
       if (bytes !== o.bytes) return `${o.path} has ${bytes} bytes, ${o.bytes} when written`;
+      if (this.o.verify && sha256File(path) !== o.sha256) return `${o.path} has another SHA-256 than when written`;
     }
     return undefined;
   }
@@ -76,7 +85,12 @@ export class JobStore {
     const known = this.#verified.get(key);
     if (known) return known;
     const record = readJson<JobRecord>(this.recordPath(key));
-    if (record === undefined || this.damage(record) !== undefined) return undefined;
+    if (record === undefined) return undefined;
+    const problem = this.damage(record);
+    if (problem !== undefined) {
+      if (!this.damaged.some((d) => d.id === record.id)) this.damaged.push({ id: record.id, problem });
+      return undefined;
+    }
     this.#verified.set(key, record);
     return record;
   }
@@ -88,7 +102,9 @@ export class JobStore {
   async commit(job: JobCommit, files: readonly string[], rows: readonly ResultRow[]): Promise<JobRecord> {
     mkdirSync(this.dir, { recursive: true });
     await writeRowsFile(this.rowsPath(job.key), job.key, rows);
-    const outputs = [...files, relative(this.root, this.rowsPath(job.key))].map((path) => ({ path, bytes: statSync(join(this.root, path)).size }));
+    const outputs = [...files, relative(this.root, this.rowsPath(job.key))].map((path) => ({
+      path, bytes: statSync(join(this.root, path)).size, sha256: sha256File(join(this.root, path)),
+    }));
     const record: JobRecord = { ...job, outputs, rows: rows.length, finished: new Date().toISOString(), version };
     writeJson(this.recordPath(job.key), record);
     this.#verified.set(job.key, record);

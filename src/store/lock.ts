@@ -41,6 +41,10 @@ function readOwner(path: string): Owner | undefined {
   }
 }
 
+/** `remote`: the lock file, when its owner runs on another host (its liveness cannot be checked from here). */
+const inUse = (what: string, dir: string, o: Owner, remote?: string) =>
+  new FolderInUse(`${what} ${dir} is in use by process ${o.pid} on host ${o.host} (since ${o.since}: advdyn ${o.command})${remote ? `; if that process is gone, delete ${remote}` : ""}`);
+
 export class FolderLock {
   private constructor(readonly path: string) {}
 
@@ -61,10 +65,7 @@ export class FolderLock {
         rmSync(tmp, { force: true });
       }
       const owner = readOwner(path);
-      if (owner && (owner.host !== me.host || alive(owner))) {
-        throw new FolderInUse(`${what} ${dir} is in use by process ${owner.pid} on host ${owner.host} (since ${owner.since}: advdyn ${owner.command})` +
-          (owner.host !== me.host ? `; if that process is gone, delete ${path}` : ""));
-      }
+      if (owner && (owner.host !== me.host || alive(owner))) throw inUse(what, dir, owner, owner.host !== me.host ? path : undefined);
       // Left by a process that is gone: move it aside and take over. Another process may have
       // taken over in between; what was moved is checked, and a live owner's lock is put back.
       const aside = tempPath(path);
@@ -82,7 +83,7 @@ export class FolderLock {
           // Someone holds the lock again; it is theirs either way.
         }
         rmSync(aside, { force: true });
-        throw new FolderInUse(`${what} ${dir} is in use by process ${moved.pid} on host ${moved.host} (since ${moved.since}: advdyn ${moved.command})`);
+        throw inUse(what, dir, moved);
       }
       rmSync(aside, { force: true });
     }
@@ -92,5 +93,9 @@ export class FolderLock {
   release(): void {
     const owner = readOwner(this.path);
     if (owner?.pid === process.pid) rmSync(this.path, { force: true });
+  }
+
+  [Symbol.dispose](): void {
+    this.release();
   }
 }

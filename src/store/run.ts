@@ -40,14 +40,18 @@ export class RunDir {
   static epochFile(epoch: number): string { return `epoch-${String(epoch).padStart(4, "0")}.safetensors`; }
   static iterationFile(iteration: number): string { return `iter-${String(iteration).padStart(7, "0")}.safetensors`; }
 
-  /** Creates the folder, or checks that an existing run has the same configuration. */
-  open(config: object): void {
+  /**
+   * Creates the folder, or checks that an existing run has the same configuration, or one that
+   * `extends` accepts as continued by this one (its checkpoints stay valid: more epochs).
+   */
+  open<C extends object>(config: C, extendsRun?: (existing: C, next: C) => boolean): void {
     mkdirSync(join(this.path, "checkpoints"), { recursive: true });
-    const existing = readJson<object>(this.configPath);
+    const existing = readJson<C>(this.configPath);
     if (existing === undefined) writeJson(this.configPath, config);
     else {
       const d = firstDifference(existing, config);
-      if (d) {
+      if (d && extendsRun?.(existing, config)) writeJson(this.configPath, config);
+      else if (d) {
         throw new Error(`${this.configPath}: ${d.path} is ${JSON.stringify(d.a)} here, ${JSON.stringify(d.b)} now; ` +
           "this run folder holds a run with another configuration: choose a new --out or delete the folder");
       }

@@ -6,10 +6,9 @@
 //   .lock           while a process runs the study
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { version as duckdbVersion } from "@duckdb/node-api";
 import { removeOrphanTemps } from "../util/atomic.js";
 import { version } from "../util/version.js";
-import { buildResults } from "./db.js";
+import { buildResults, duckdb } from "./db.js";
 import { type JobRecord, JobStore, type RowTags } from "./jobs.js";
 import { firstDifference, readJson, writeJson } from "../util/json.js";
 import { OptionError } from "../util/schema.js";
@@ -104,10 +103,27 @@ export function parseStudySpec(v: unknown, source: string): StudySpec {
   };
 }
 
+/**
+ * Refuses a spec that changes what the folder's jobs were run with, naming the field. Jobs may be
+ * added or left out (more seeds, fewer models: results come from the jobs of the current spec),
+ * and a job may change when `continues` accepts it (a run trained for more epochs).
+ */
+function checkSameStudy(path: string, old: StudySpec, spec: StudySpec, continues?: (previous: JobSpec, next: JobSpec) => boolean): void {
+  const refuse = (what: string, a: unknown, b: unknown) => new Error(`${path}: ${what} is ${JSON.stringify(a)} here, ${JSON.stringify(b)} in this command; ` +
+    "this folder holds a study with other settings: choose a new --out or delete the folder");
+  for (const k of ["study", "scale"] as const) if (old[k] !== spec[k]) throw refuse(k, old[k], spec[k]);
+  const next = new Map(spec.jobs.map((j) => [j.id, j]));
+  for (const j of old.jobs) {
+    const n = next.get(j.id);
+    const d = n && firstDifference(j, n);
+    if (d && !continues?.(j, n)) throw refuse(`job ${j.id}: ${d.path}`, d.a, d.b);
+  }
+}
+
 export class StudyFolder {
   readonly store: JobStore;
-  private constructor(readonly dir: string, private readonly lock: FolderLock) {
-    this.store = new JobStore(dir);
+  private constructor(readonly dir: string, private readonly lock: FolderLock, verify: boolean) {
+    this.store = new JobStore(dir, { verify });
   }
 
   static paths(dir: string) {
@@ -118,29 +134,23 @@ export class StudyFolder {
    * Opens the folder for running `spec`: creates it, takes its lock (FolderInUse if another live
    * process has it), removes what killed writers left, and writes study.json, or checks that the
    * folder holds the same graph (a newer presentation, tables and labels, is taken over).
+   * `verify`: jobs count as done only if every output has the SHA-256 it was written with.
    */
-  static open(dir: string, spec: StudySpec): StudyFolder {
+  static async open(dir: string, spec: StudySpec, o: { verify?: boolean; continues?: (previous: JobSpec, next: JobSpec) => boolean } = {}): Promise<StudyFolder> {
     mkdirSync(dir, { recursive: true });
     const lock = FolderLock.acquire(dir, "study folder");
     try {
       removeOrphanTemps(dir);
       const path = StudyFolder.paths(dir).spec;
       const existing = readJson<StudyFile>(path);
-      if (existing !== undefined) {
-        const measured = (s: StudySpec) => ({ study: s.study, scale: s.scale, jobs: s.jobs });
-        const d = firstDifference(measured(existing.spec), measured(spec));
-        if (d) {
-          throw new Error(`${path}: ${d.path} is ${JSON.stringify(d.a)} here, ${JSON.stringify(d.b)} in this command; ` +
-            "this folder holds a study with other settings: choose a new --out or delete the folder");
-        }
-      }
+      if (existing !== undefined) checkSameStudy(path, existing.spec, spec, o.continues);
       if (existing === undefined || JSON.stringify(existing.spec) !== JSON.stringify(spec)) {
         writeJson(path, {
           study: spec.study, scale: spec.scale, description: spec.description, created: existing?.created ?? new Date().toISOString(),
-          versions: existing?.versions ?? { advdyn: version, node: process.version, duckdb: duckdbVersion() }, spec,
+          versions: existing?.versions ?? { advdyn: version, node: process.version, duckdb: (await duckdb()).version() }, spec,
         } satisfies StudyFile);
       }
-      return new StudyFolder(dir, lock);
+      return new StudyFolder(dir, lock, o.verify ?? false);
     } catch (e) {
       lock.release();
       throw e;

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import type { ResultRow } from "../store/db.js";
 import type { JobRecord, JobStore } from "../store/jobs.js";
 import type { JobSpec } from "../store/study-folder.js";
+import { checkInterrupt } from "../torch/index.js";
 import { OptionError } from "../util/schema.js";
 
 /** A short stable hash of a job's inputs (canonical JSON: keys sorted). */
@@ -65,6 +66,11 @@ export interface JobKind {
   check(spec: JobSpec): void;
   /** Beyond the inputs, what the result depends on: the identity of data read from outside the study. */
   identity?(spec: JobSpec, env: RunEnv): unknown;
+  /**
+   * Whether `next` continues `previous` (same id, other inputs) so that a study folder may take it
+   * over: what `previous` wrote stays valid and only more work runs (a run trained for more epochs).
+   */
+  continues?(previous: JobSpec, next: JobSpec): boolean;
   /** Whether the spec is a template, which expand() replaces by jobs instead of running. */
   isTemplate?(spec: JobSpec): boolean;
   /** The jobs a template stands for, given its finished dependencies. */
@@ -155,6 +161,7 @@ export async function runGraph(jobs: readonly JobSpec[], kinds: (name: string) =
     }
     const next = order.find((j) => !isTemplate(j) && store.done(keyOf(j)) === undefined && finishedDeps(j) !== undefined);
     if (!next) break;
+    checkInterrupt();
     const key = keyOf(next);
     const deps = finishedDeps(next)!;
     const kind = kinds(next.kind);

@@ -14,27 +14,29 @@ export interface RunStudyOptions {
   progress?: boolean;
   /** One line per job (default: none). */
   log?: (line: string) => void;
+  /** Check every output's SHA-256 (not only its size); damaged jobs are redone. */
+  verify?: boolean;
 }
 
 export interface StudyResult {
   out: string;
-  jobs: { ran: number; skipped: number };
+  jobs: { ran: number; skipped: number; damaged: { id: string; problem: string }[] };
   tables: { table: Table; cells: (Cell | null)[][] }[];
 }
 
 export async function runStudy(spec: StudySpec, out: string, o: RunStudyOptions = {}): Promise<StudyResult> {
   checkGraph(spec.jobs, jobKind);
-  const folder = StudyFolder.open(out, spec);
+  const folder = await StudyFolder.open(out, spec, { verify: o.verify, continues: (p, n) => p.kind === n.kind && (jobKind(n.kind).continues?.(p, n) ?? false) });
+  const log = o.log ?? (() => {});
   try {
-    const g = await runGraph(spec.jobs, jobKind, folder.store, {
-      root: out, dataDir: o.dataDir, device: o.device, progress: o.progress ?? true, log: o.log ?? (() => {}),
-    });
+    const g = await runGraph(spec.jobs, jobKind, folder.store, { root: out, dataDir: o.dataDir, device: o.device, progress: o.progress ?? true, log });
+    for (const d of folder.store.damaged) log(`redone: ${d.id} (${d.problem})`);
     await folder.buildResults(spec.study, g.records);
     const db = await ResultsDb.open(StudyFolder.paths(out).db);
     try {
       const tables = [];
       for (const table of spec.tables) tables.push({ table, cells: await tableCells(db, table) });
-      return { out, jobs: { ran: g.ran, skipped: g.skipped }, tables };
+      return { out, jobs: { ran: g.ran, skipped: g.skipped, damaged: folder.store.damaged }, tables };
     } finally {
       db.close();
     }

@@ -1,6 +1,6 @@
 // The tensor engine: `import { torch } from "advdyn"` gives PyTorch's API, camelCased.
 export * from "./dtype.js";
-export { TorchError } from "./errors.js";
+export { Interrupted, TorchError } from "./errors.js";
 export { Tensor, type Shape, type NestedArray } from "./tensor.js";
 export * from "./ops.js";
 export { tidy, keep, dispose, memory } from "./scope.js";
@@ -10,5 +10,5 @@ export * as autograd from "./autograd.js";
 export * as fft from "./fft.js";
 export * as linalg from "./linalg.js";
 export * as nn from "./nn.js";
-export { getNumThreads, setNumThreads, cuda } from "./runtime.js";
+export { checkInterrupt, cuda, getNumThreads, setNumThreads, watchInterrupts } from "./runtime.js";
 export { saveSafetensors, loadSafetensors, serializeSafetensors, parseSafetensors, type Safetensors, type TensorMap } from "./safetensors.js";

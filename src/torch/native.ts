@@ -19,6 +19,17 @@ function load(): NativeOps {
   }
 }
 
-/** The addon: one function per op of native/src/ops.cc, taking and returning integer handles. */
-export const N: NativeOps = load();
-N.setErrorClass(TorchError);
+function loaded(): NativeOps {
+  const addon = load();
+  addon.setErrorClass(TorchError);
+  N = addon;
+  return addon;
+}
+
+/**
+ * The addon: one function per op of native/src/ops.cc, taking and returning integer handles.
+ * Loaded on first use, not at import: loading libtorch takes about a second and 250 MB, which
+ * commands that compute nothing (--help, --version, usage errors) should not pay. Until then N is
+ * a stand-in that loads the addon and becomes it (an ES module binding: importers see the swap).
+ */
+export let N: NativeOps = new Proxy({} as NativeOps, { get: (_, name) => loaded()[name as keyof NativeOps] });

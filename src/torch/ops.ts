@@ -214,14 +214,15 @@ export function clamp(t: Tensor, min?: Bound, max?: Bound): Tensor {
   return w(tensors ? N.clamp_tensor(h(t), lo, hi) : N.clamp(h(t), lo, hi));
 }
 
-const cmp = (tt: (a: number, b: number) => number, ts: (a: number, b: number) => number) =>
-  (a: Tensor, b: Operand) => w(num(b) ? ts(h(a), b) : tt(h(a), h(b)));
-export const eq = cmp(N.eq, N.eq_scalar);
-export const ne = cmp(N.ne, N.ne_scalar);
-export const lt = cmp(N.lt, N.lt_scalar);
-export const le = cmp(N.le, N.le_scalar);
-export const gt = cmp(N.gt, N.gt_scalar);
-export const ge = cmp(N.ge, N.ge_scalar);
+// The op names, not the functions: N is looked up at call time (the addon loads on first use).
+const cmp = (tt: "eq" | "ne" | "lt" | "le" | "gt" | "ge") =>
+  (a: Tensor, b: Operand) => w(num(b) ? N[`${tt}_scalar`](h(a), b) : N[tt](h(a), h(b)));
+export const eq = cmp("eq");
+export const ne = cmp("ne");
+export const lt = cmp("lt");
+export const le = cmp("le");
+export const gt = cmp("gt");
+export const ge = cmp("ge");
 export const logicalAnd = (a: Tensor, b: Tensor) => w(N.logical_and(h(a), h(b)));
 export const logicalOr = (a: Tensor, b: Tensor) => w(N.logical_or(h(a), h(b)));
 export const logicalXor = (a: Tensor, b: Tensor) => w(N.logical_xor(h(a), h(b)));

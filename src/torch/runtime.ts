@@ -1,3 +1,4 @@
+import { Interrupted } from "./errors.js";
 import { N } from "./native.js";
 
 /** libtorch's intra-op thread count (advdyn defaults it to the core count, or ADVDYN_NUM_THREADS). */
@@ -8,3 +9,14 @@ export const cuda = {
   isAvailable: (): boolean => N.cuda_is_available(),
   deviceCount: (): number => N.cuda_device_count(),
 };
+
+/**
+ * From now on Ctrl-C and SIGTERM make checkInterrupt() throw at the next safe point, so a command
+ * ends cleanly; a second Ctrl-C ends the process at once. Commands that compute call this.
+ */
+export const watchInterrupts = (): void => N.watch_interrupts();
+
+/** Throws Interrupted if Ctrl-C or SIGTERM arrived since watchInterrupts(). Call between steps, never inside a write. */
+export function checkInterrupt(): void {
+  if (N.interrupts() > 0) throw new Interrupted();
+}

@@ -7,7 +7,11 @@ import type { Module } from "../nn/module.js";
 import { Adam } from "../optim/adam.js";
 import { Schedule } from "../optim/schedule.js";
 import { SGD } from "../optim/sgd.js";
+import { mkdirSync } from "node:fs";
+import { FolderLock } from "../store/lock.js";
 import { type CheckpointIndex, RunDir } from "../store/run.js";
+import { removeOrphanTemps } from "../util/atomic.js";
+import { firstDifference } from "../util/json.js";
 import * as torch from "../torch/index.js";
 import { type OptimDefaults, optimDefaults } from "./defaults.js";
 import { train } from "./trainer.js";
@@ -57,7 +61,17 @@ export interface TrainRunOptions {
   onStart?: (info: { config: RunConfig; model: Module; resumed: boolean }) => void;
 }
 
-/** Trains (or resumes, or finds finished) the run in `out`; returns its checkpoint index and configuration. */
+/**
+ * Whether `next` continues the run `existing`: only the epoch count grew, and the learning-rate
+ * schedule does not depend on it (cosine does), so the epochs trained so far are those a longer
+ * run would have trained, and training goes on from the last one.
+ */
+export function continues(existing: RunConfig, next: RunConfig): boolean {
+  const d = firstDifference({ ...existing, epochs: 0 }, { ...next, epochs: 0 });
+  return d === undefined && next.epochs > existing.epochs && next.optim.schedule !== "cosine";
+}
+
+/** Trains (or resumes, or finds finished, or continues with more epochs) the run in `out`; returns its checkpoint index and configuration. */
 export function trainRun(out: string, s: RunSettings, o: TrainRunOptions = {}): { index: CheckpointIndex; config: RunConfig } {
   const device = o.device ?? "cpu";
   // A folder dataset's relative path is relative to the run folder.
@@ -84,33 +98,35 @@ export function trainRun(out: string, s: RunSettings, o: TrainRunOptions = {}): 
     };
     // The model first: bad options are refused before the run folder is created.
     const model = createModel(s.model.name, modelOptions as never).to(device);
-    const run = new RunDir(out);
     try {
-      run.open(config);
-    } catch (e) {
-      model.dispose();
-      throw e;
-    }
-    const params = model.parameters();
-    const optimizer = optim.optimizer === "adam"
-      ? new Adam(params, { lr: optim.lr, weightDecay: optim.weightDecay })
-      : new SGD(params, { lr: optim.lr, momentum: optim.momentum, weightDecay: optim.weightDecay, nesterov: optim.nesterov });
-    try {
-      o.onStart?.({ config, model, resumed: run.hasState() });
-      const data = {
-        train: new DataLoader(trainSet, { batchSize: s.batchSize, seed: s.seed, augment: config.augment, device }),
-        trainEval: new DataLoader(trainSet, { batchSize: 500, shuffle: false, device }),
-        test: new DataLoader(testSet, { batchSize: 500, shuffle: false, device }),
-      };
-      const schedule = new Schedule(optim.schedule, optim.lr, { totalEpochs: s.epochs });
-      const index = train(model, data, run, {
-        epochs: s.epochs, seed: s.seed, optimizer, schedule, progress: o.progress,
-        checkpointEveryIters: config.checkpointEveryIters, earlyEpochs: config.earlyEpochs,
-      });
-      return { index, config };
+      // One process per run folder; what a killed one left half-written goes.
+      mkdirSync(out, { recursive: true });
+      using _lock = FolderLock.acquire(out, "run folder");
+      removeOrphanTemps(out);
+      const run = new RunDir(out);
+      run.open(config, continues);
+      const params = model.parameters();
+      const optimizer = optim.optimizer === "adam"
+        ? new Adam(params, { lr: optim.lr, weightDecay: optim.weightDecay })
+        : new SGD(params, { lr: optim.lr, momentum: optim.momentum, weightDecay: optim.weightDecay, nesterov: optim.nesterov });
+      try {
+        o.onStart?.({ config, model, resumed: run.hasState() });
+        const data = {
+          train: new DataLoader(trainSet, { batchSize: s.batchSize, seed: s.seed, augment: config.augment, device }),
+          trainEval: new DataLoader(trainSet, { batchSize: 500, shuffle: false, device }),
+          test: new DataLoader(testSet, { batchSize: 500, shuffle: false, device }),
+        };
+        const schedule = new Schedule(optim.schedule, optim.lr, { totalEpochs: s.epochs });
+        const index = train(model, data, run, {
+          epochs: s.epochs, seed: s.seed, optimizer, schedule, progress: o.progress,
+          checkpointEveryIters: config.checkpointEveryIters, earlyEpochs: config.earlyEpochs,
+        });
+        return { index, config };
+      } finally {
+        optimizer.dispose();
+      }
     } finally {
       model.dispose();
-      optimizer.dispose();
     }
   } finally {
     torch.dispose([trainSet, testSet]);

@@ -8,6 +8,7 @@ import { type CheckpointIndex, type CheckpointInfo, RunDir } from "../store/run.
 import * as F from "../torch/functional.js";
 import { noGrad } from "../torch/autograd.js";
 import { manualSeed } from "../torch/random.js";
+import { checkInterrupt } from "../torch/runtime.js";
 import { loadSafetensors, saveSafetensors } from "../torch/safetensors.js";
 import { dispose, tidy } from "../torch/scope.js";
 import { Progress } from "../util/progress.js";
@@ -131,6 +132,8 @@ export function train(model: Module, data: TrainData, run: RunDir, o: TrainOptio
         dispose(b);
       }
       progress?.tick(b.y.shape[0]!, { epoch, loss: lossSum / seen, acc: correct / seen });
+      // A safe point: after Ctrl-C the run ends here and resumes from its last complete epoch.
+      checkInterrupt();
       if (o.checkpointEveryIters && epoch <= (o.earlyEpochs ?? 1) && optimizer.steps % o.checkpointEveryIters === 0) {
         const te = evaluate(model, data.test.epoch(0));
         save(RunDir.iterationFile(optimizer.steps), { epoch: epoch - 1, iteration: optimizer.steps, trainLoss: lossSum / seen, trainAccuracy: correct / seen, testLoss: te.loss, testAccuracy: te.accuracy, lr: optimizer.lr, seconds: seconds + (performance.now() - began) / 1000 });

@@ -10,6 +10,7 @@ import { RunDir } from "../../store/run.js";
 import type { RunSettings } from "../../train/run.js";
 import { trainRun } from "../../train/run.js";
 import { TrainingDiverged } from "../../train/trainer.js";
+import { firstDifference } from "../../util/json.js";
 import { OptionError } from "../../util/schema.js";
 import type { JobKind } from "../graph.js";
 import { Rows } from "../rows.js";
@@ -42,6 +43,11 @@ export const train: JobKind = {
     }
     if (!Number.isSafeInteger(i.seed) || i.seed! < 0) throw new OptionError(`${spec.id}: inputs.seed must be an integer ≥ 0`);
     if (!Number.isSafeInteger(i.train?.epochs) || i.train!.epochs < 1) throw new OptionError(`${spec.id}: inputs.train.epochs must be an integer ≥ 1`);
+  },
+  continues(previous, next) {
+    const [p, n] = [previous.inputs, next.inputs] as unknown as [TrainInputs, TrainInputs];
+    return firstDifference({ ...p, train: { ...p.train, epochs: 0 } }, { ...n, train: { ...n.train, epochs: 0 } }) === undefined &&
+      firstDifference(previous.tags, next.tags) === undefined && n.train.epochs > p.train.epochs;
   },
   identity(spec, env) {
     const d = (spec.inputs as unknown as TrainInputs).dataset;
