@@ -18,6 +18,7 @@ import { AttackModel, PGD } from "../src/attacks/index.js";
 import { models, torch } from "../src/index.js";
 import { writeFileAtomic } from "../src/util/atomic.js";
 import { Peer, type Python, SAME_SETTINGS_ENV, TUNING, USER_ENV, findPython } from "./common.js";
+import { table } from "../src/cli/table.js";
 
 const EPSILON = 8 / 255;
 const REL_STEPSIZE = 0.01 / 0.3;
@@ -274,8 +275,7 @@ function printTable(results: Record<string, AttackResult>): void {
     return [r.label, `${r.images}×${r.steps}${r.scaled ? "*" : ""}`, fmt(ips.advdyn), fmt(ips.peer_user), fmt(ips.peer_same_settings), fmt(ips.foolbox),
       fmt(u), fmt(s), fmt(r.pgd_ratio_vs_foolbox), `≤ ${TARGET_RATIO}${met}`, diff, rates];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  for (const l of [header, ...lines]) console.log(l.map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join("  "));
+  console.log(table(header, lines));
 }
 
 /** The entries a partial run keeps; read before measuring, so that a damaged file stops the run at once. */

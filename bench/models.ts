@@ -16,6 +16,7 @@ import { models, optim, torch } from "../src/index.js";
 import { optimDefaults } from "../src/train/defaults.js";
 import { writeFileAtomic } from "../src/util/atomic.js";
 import { Peer, type Python, SAME_SETTINGS_ENV, TUNING, USER_ENV, findPython } from "./common.js";
+import { table } from "../src/cli/table.js";
 
 const F = torch.nn.functional;
 
@@ -239,8 +240,7 @@ function printTable(results: Record<string, ModelResult>): void {
     return [r.label, fmt(r.images_per_s.advdyn), fmt(r.images_per_s.peer_user), fmt(r.images_per_s.peer_same_settings), fmt(u), fmt(s), `≤ ${TARGET_RATIO}${met}`, logits,
       r.foreign_cpu_share === null ? "–" : `${(100 * r.foreign_cpu_share).toFixed(0)} %${r.foreign_cpu_share > CONTENDED ? " UNRELIABLE" : ""}`];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  for (const l of [header, ...lines]) console.log(l.map((x, i) => (i === 0 ? x.padEnd(widths[i]!) : x.padStart(widths[i]!))).join("  "));
+  console.log(table(header, lines));
 }
 
 /** The entries a partial run keeps; read before measuring, so that a damaged file stops the run at once. */

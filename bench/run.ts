@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { optim, torch } from "../src/index.js";
 import { writeFileAtomic } from "../src/util/atomic.js";
 import { type Python, TUNING, USER_ENV, findPython } from "./common.js";
+import { table } from "../src/cli/table.js";
 
 type Tensor = torch.Tensor;
 const F = torch.nn.functional;
@@ -201,8 +202,7 @@ function printTable(rows: readonly Row[]): void {
     const met = r.target === undefined || u === undefined || s === undefined ? "" : Math.max(u, s) <= r.target ? " met" : " MISSED";
     return [r.label, ...COLUMNS.map((c) => fmt(r.values[c])), ...(r.ratioKey ? [fmt(u), fmt(s)] : ["", ""]), r.target === undefined ? "" : `≤ ${r.target}${met}`];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-  for (const l of [header, ...lines]) console.log(l.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join("  "));
+  console.log(table(header, lines));
 }
 
 type Samples = Record<Column, number[]>;

@@ -61,6 +61,8 @@ test("attack option errors name the option and exit 2", () => {
   for (const [args, message] of [
     [["attack", "/nonexistent-run"], /pgd: option 'eps' = null is not allowed; allowed: a finite number > 0 \(pgd is a fixed-ε attack: ε is its budget\)/],
     [["attack", "x", "--eps", "8/255", "--attack", "cw", "--norm", "linf"], /cw: option 'norm' = "linf" is not allowed; allowed: "l2"/],
+    [["attack", "x", "--eps", "8/255", "--checkpoints", ""], /option '--checkpoints <which>' argument '' is invalid\. expected all, best, last or epochs like 0,1,5/],
+    [["attack", "x", "--eps", "0"], /pgd: option 'eps' = 0 is not allowed; allowed: a finite number > 0/],
     [["attack", "x", "--eps", "eight"], /option '--eps <eps,...>' argument 'eight' is invalid\. 'eight' in 'eight': expected a number ≥ 0/],
   ] as const) {
     const r = run(...args);

@@ -15,6 +15,10 @@ test("advdyn selfcheck trains a small model, learns, leaks nothing, exits 0", ()
   assert.ok(result.testAccuracy > 0.9);
   assert.equal(result.leakedTensors, 0);
   assert.equal(result.passed, true);
+  // One epoch is enough to judge: learning is measured against the untrained model's test loss.
+  const one = JSON.parse(run("selfcheck", "--epochs", "1", "--json").stdout);
+  assert.ok(one.testLoss.final < one.testLoss.initial && one.testAccuracy > 0.9);
+  assert.equal(one.passed, true);
 });
 
 test("a bad option gets one line naming the option, the value and what is allowed, a pointer to --help, and exit 2", () => {

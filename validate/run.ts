@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { CheckpointIndex } from "../src/store/run.js";
+import { table } from "../src/cli/table.js";
 
 const MODELS: [string, string[], number][] = [
   ["Fully Connected (Linear)", ["--model", "fc", "--activation", "linear"], 41],
@@ -61,8 +62,7 @@ for (const [label, args, paper] of MODELS.filter(([l]) => !values.only || l.toLo
   console.error(`${label}: best test accuracy ${(best.testAccuracy * 100).toFixed(1)}% at epoch ${best.epoch}`);
 }
 const header = ["model", `test acc (best of ${epochs} epochs)`, "epoch", "paper (40+ epochs, full CIFAR-10)", "time"];
-const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-for (const r of [header, widths.map((w) => "-".repeat(w)), ...rows]) console.log(`| ${r.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`);
+console.log(table(header, rows));
 console.log(`runs in ${out}`);
 
 /** Paper A's orderings (v1 Tables 1, 2) on our means: each claim with our numbers and whether it holds. */
