@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Prepares a fresh Debian/Ubuntu machine: libtorch (with OpenBLAS for fast GEMM), Chromium and the
-# real Fashion-MNIST from apt when missing, then the npm dependencies, the native addon and the
+# Prepares a fresh Debian/Ubuntu machine: libtorch (with OpenBLAS for fast GEMM), Chromium, Redis
+# and the real Fashion-MNIST from apt when missing, then the npm dependencies, the native addon and the
 # TypeScript build (npm ci).
 # Safe to rerun; skips what is already there.
 set -euo pipefail
@@ -16,6 +16,8 @@ command -v make >/dev/null || need+=(make)
 command -v python3 >/dev/null || need+=(python3)
 # Headless Chromium opens the generated study report in test/report.test.ts (driven by playwright-core).
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# The queue's tests run studies on workers through a real Redis.
+command -v redis-server >/dev/null || need+=(redis-server)
 # The real Fashion-MNIST, without a download: advdyn finds it in /usr/share/datasets.
 [ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
 if [ "${#need[@]}" -gt 0 ]; then

@@ -10,6 +10,10 @@
 #include <torch/cuda.h>
 
 #include <csignal>
+#ifdef __linux__
+#include <sys/prctl.h>
+#include <unistd.h>
+#endif
 #include <cstring>
 
 #include "engine.h"
@@ -148,6 +152,12 @@ const std::vector<OpDef> kOps = {
     OP(get_num_threads, "->F", return c.num(at::get_num_threads());)
     INPLACE(watch_interrupts, "->V", std::signal(SIGINT, onInterrupt); std::signal(SIGTERM, onInterrupt))
     OP(interrupts, "->F", return c.num(static_cast<double>(interruptCount));)
+    // A queue worker's job process: killed with its worker, so that a lost worker's job can be retried elsewhere alone.
+#ifdef __linux__
+    INPLACE(die_with_parent, "->V", prctl(PR_SET_PDEATHSIG, SIGKILL); if (getppid() == 1) std::raise(SIGKILL))
+#else
+    INPLACE(die_with_parent, "->V", (void)0)
+#endif
     INPLACE(set_num_threads, "I->V",
             int64_t n = c.I(0); if (n < 1) throw ArgError("thread count must be >= 1, got " + std::to_string(n));
             at::set_num_threads(static_cast<int>(n)))

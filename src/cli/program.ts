@@ -11,6 +11,7 @@ import { reportCommand } from "./report.js";
 import { selfcheckCommand } from "./selfcheck.js";
 import { studyCommand } from "./study.js";
 import { trainCommand } from "./train.js";
+import { workerCommand } from "./worker.js";
 
 function referenceCommand(): Command {
   return new Command("reference")
@@ -33,7 +34,7 @@ export function program(argv: readonly string[], helpWidth?: number): Command {
     .description("Watch adversarial perturbations form during training, in pixel space and in the frequency domain.")
     .version(version, "--version", "print the version")
     .addCommand(selfcheckCommand()).addCommand(trainCommand(argv)).addCommand(attackCommand(argv)).addCommand(dataCommand())
-    .addCommand(studyCommand()).addCommand(reportCommand()).addCommand(demoCommand()).addCommand(referenceCommand());
+    .addCommand(studyCommand()).addCommand(workerCommand()).addCommand(reportCommand()).addCommand(demoCommand()).addCommand(referenceCommand());
   configure(p, helpWidth);
   return p;
 }

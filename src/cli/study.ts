@@ -11,6 +11,7 @@ import type { StudyResult } from "../studies/runner.js";
 import { SCALES, STUDY_NAMES, type StudyName } from "../studies/spec.js";
 import { readJson } from "../util/json.js";
 import { deviceOption, integer, list } from "./options.js";
+import { queueOptions } from "./worker.js";
 import { table } from "./table.js";
 import { UsageError } from "./usage.js";
 import * as torch from "../torch/index.js";
@@ -23,6 +24,10 @@ export interface StudyArgs extends CatalogOptions {
   device: "cpu" | "cuda";
   json: boolean;
   verify?: boolean;
+  /** Run the jobs through queue workers. */
+  queue?: string;
+  queuePasswordFile?: string;
+  retries?: number;
 }
 
 const fmt = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(1) : Math.abs(x) >= 1 ? x.toFixed(2) : x.toPrecision(3));
@@ -60,7 +65,10 @@ export async function runStudyArgs(a: StudyArgs): Promise<StudyResult> {
   // Loaded here, not at start: --help and usage errors should not pay for the database engine.
   const { runStudy } = await import("../studies/runner.js");
   if (!a.json) console.log(`${spec.study} (${spec.scale}): ${spec.description}\n${spec.models.length} models, ${spec.jobs.length} jobs, into ${a.out}`);
-  const result = await runStudy(spec, a.out, { dataDir: a.dataDir, device: a.device, progress: !a.json, log: a.json ? undefined : (l) => console.log(l), verify: a.verify });
+  const result = await runStudy(spec, a.out, {
+    dataDir: a.dataDir, device: a.device, progress: !a.json, log: a.json ? undefined : (l) => console.log(l), verify: a.verify,
+    ...(a.queue ? { queue: { url: a.queue, passwordFile: a.queuePasswordFile, retries: a.retries } } : {}),
+  });
   if (a.json) console.log(JSON.stringify(result, null, 2));
   else console.log(`${formatTables(result)}\n\n${result.jobs.ran} jobs run, ${result.jobs.skipped} already done; results in ${a.out}/results.duckdb and results.csv`);
   return result;
@@ -72,7 +80,7 @@ const studyArg = (v: string): string => {
 };
 
 export function studyCommand(): Command {
-  return new Command("study")
+  const cmd = new Command("study")
     .summary("run one of paper A's experiments, or a study graph you wrote (resumable)")
     .description("Run a study: a graph of jobs (train, measure, attack-set, derive-dataset, evaluate) into a study folder, skipping what is done; " +
       "print its tables beside the paper's. SPEC.json is a graph written by hand ({ study, jobs: [{ id, kind, tags, inputs, deps }], models, tables }; docs/studies.md).")
@@ -91,7 +99,9 @@ export function studyCommand(): Command {
     .option("--verify", "check the SHA-256 of every output of the finished jobs (not only its size) and redo the damaged ones")
     .addOption(deviceOption())
     .option("--json", "print the result as JSON")
-    .addHelpText("after", "\nRerunning with the same options skips finished jobs; an interrupted study resumes; a changed setting is refused in an existing folder.")
+    .option("--retries <n>", "with --queue: attempts after the first for a job that fails", integer(0), 2)
+    .addHelpText("after", "\nRerunning with the same options skips finished jobs; an interrupted study resumes; a changed setting is refused in an existing folder. " +
+      "With --queue, the jobs run on workers (advdyn worker --queue URL) on any machine that sees the study folder; docs/distributed.md.")
     .action(async (name: string, o) => {
       torch.watchInterrupts();
       const file = name.endsWith(".json");
@@ -100,4 +110,5 @@ export function studyCommand(): Command {
         json: o.json ?? false,
       });
     });
+  return queueOptions(cmd, false);
 }

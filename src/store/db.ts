@@ -8,6 +8,7 @@
 // columnar engine aggregates the per-example rows the report reads (mean ± std over thousands of
 // examples) in SQL.
 import { existsSync, renameSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import type { DuckDBConnection, DuckDBInstance, DuckDBValue } from "@duckdb/node-api";
 import { tempPath } from "../util/atomic.js";
 
@@ -60,10 +61,15 @@ async function readAll(db: DuckDBConnection, sql: string, params: DuckDBValue[] 
 
 /** The engine, loaded on first use (it takes a third of a second, which commands that store nothing should not pay). */
 export const duckdb = () => import("@duckdb/node-api");
+/** The engine's version, without loading it. */
+export const duckdbVersion: string = (createRequire(import.meta.url)("@duckdb/node-api/package.json") as { version: string }).version;
+
+/** ADVDYN_NUM_THREADS bounds the engine's threads too (one-thread queue workers side by side). */
+const threads = (): Record<string, string> => (process.env.ADVDYN_NUM_THREADS ? { threads: process.env.ADVDYN_NUM_THREADS } : {});
 
 let scratch: Promise<DuckDBConnection> | undefined;
 /** An in-memory database of this process, for writing Parquet files. */
-const scratchDb = () => (scratch ??= duckdb().then((d) => d.DuckDBInstance.create(":memory:")).then((i) => i.connect()));
+const scratchDb = () => (scratch ??= duckdb().then((d) => d.DuckDBInstance.create(":memory:", threads())).then((i) => i.connect()));
 
 /** Writes a job's rows to a Parquet file, atomically (a temporary file renamed into place). */
 export async function writeRowsFile(path: string, job: string, rows: readonly ResultRow[]): Promise<void> {
@@ -106,7 +112,7 @@ export async function writeRowsFile(path: string, job: string, rows: readonly Re
 export async function buildResults(o: { db: string; csv: string; study: string; jobs: readonly JobRow[]; rowFiles: readonly string[] }): Promise<void> {
   const tmp = tempPath(o.db);
   const csvTmp = tempPath(o.csv);
-  const instance = await (await duckdb()).DuckDBInstance.create(tmp);
+  const instance = await (await duckdb()).DuckDBInstance.create(tmp, threads());
   try {
     const db = await instance.connect();
     try {

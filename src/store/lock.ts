@@ -90,6 +90,11 @@ export class FolderLock {
     throw new FolderInUse(`${what} ${dir}: could not take ${path} (other processes keep taking it)`);
   }
 
+  /** Removes a lock left in `dir` whoever took it: for a folder the caller knows nobody else can be using. */
+  static clear(dir: string, name = ".lock"): void {
+    rmSync(join(dir, name), { force: true });
+  }
+
   release(): void {
     const owner = readOwner(this.path);
     if (owner?.pid === process.pid) rmSync(this.path, { force: true });

@@ -8,11 +8,11 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { removeOrphanTemps } from "../util/atomic.js";
 import { version } from "../util/version.js";
-import { buildResults, duckdb } from "./db.js";
+import { buildResults, duckdbVersion } from "./db.js";
 import { type JobRecord, JobStore, type RowTags } from "./jobs.js";
 import { firstDifference, readJson, writeJson } from "../util/json.js";
 import { OptionError } from "../util/schema.js";
-import { FolderLock } from "./lock.js";
+import { FolderInUse, FolderLock } from "./lock.js";
 import type { Table } from "./tables.js";
 
 export interface ModelEntry {
@@ -120,9 +120,21 @@ function checkSameStudy(path: string, old: StudySpec, spec: StudySpec, continues
   }
 }
 
+/** The lock for a moment (to check and write study.json), waiting a little for another enqueuer that holds it as briefly. */
+async function briefly(dir: string): Promise<FolderLock> {
+  for (let waited = 0; ; waited += 100) {
+    try {
+      return FolderLock.acquire(dir, "study folder");
+    } catch (e) {
+      if (!(e instanceof FolderInUse) || waited >= 5000) throw e;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
 export class StudyFolder {
   readonly store: JobStore;
-  private constructor(readonly dir: string, private readonly lock: FolderLock, verify: boolean) {
+  private constructor(readonly dir: string, private readonly lock: FolderLock | undefined, verify: boolean) {
     this.store = new JobStore(dir, { verify });
   }
 
@@ -135,22 +147,26 @@ export class StudyFolder {
    * process has it), removes what killed writers left, and writes study.json, or checks that the
    * folder holds the same graph (a newer presentation, tables and labels, is taken over).
    * `verify`: jobs count as done only if every output has the SHA-256 it was written with.
+   * `shared`: for a queued run (see above); the folder must still not be held by another process.
    */
-  static async open(dir: string, spec: StudySpec, o: { verify?: boolean; continues?: (previous: JobSpec, next: JobSpec) => boolean } = {}): Promise<StudyFolder> {
+  static async open(dir: string, spec: StudySpec, o: { verify?: boolean; continues?: (previous: JobSpec, next: JobSpec) => boolean; shared?: boolean } = {}): Promise<StudyFolder> {
     mkdirSync(dir, { recursive: true });
-    const lock = FolderLock.acquire(dir, "study folder");
+    const lock = await (o.shared ? briefly(dir) : FolderLock.acquire(dir, "study folder"));
     try {
-      removeOrphanTemps(dir);
+      // Shared: queue workers, on this machine or others, write into the folder while it is open,
+      // so it is not held and their temporary files are theirs (a retried job clears its own).
+      if (!o.shared) removeOrphanTemps(dir);
       const path = StudyFolder.paths(dir).spec;
       const existing = readJson<StudyFile>(path);
       if (existing !== undefined) checkSameStudy(path, existing.spec, spec, o.continues);
       if (existing === undefined || JSON.stringify(existing.spec) !== JSON.stringify(spec)) {
         writeJson(path, {
           study: spec.study, scale: spec.scale, description: spec.description, created: existing?.created ?? new Date().toISOString(),
-          versions: existing?.versions ?? { advdyn: version, node: process.version, duckdb: (await duckdb()).version() }, spec,
+          versions: existing?.versions ?? { advdyn: version, node: process.version, duckdb: duckdbVersion }, spec,
         } satisfies StudyFile);
       }
-      return new StudyFolder(dir, lock, o.verify ?? false);
+      if (o.shared) lock.release();
+      return new StudyFolder(dir, o.shared ? undefined : lock, o.verify ?? false);
     } catch (e) {
       lock.release();
       throw e;
@@ -164,6 +180,6 @@ export class StudyFolder {
   }
 
   close(): void {
-    this.lock.release();
+    this.lock?.release();
   }
 }

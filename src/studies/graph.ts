@@ -102,81 +102,130 @@ export function checkGraph(jobs: readonly JobSpec[], kinds: (name: string) => Jo
 }
 
 /**
- * Executes `jobs` (dependencies listed before dependants) in order, one at a time, skipping those
- * the store holds. Throws the first job error (the jobs done so far stay committed).
+ * A study's graph over its job store: keys, the dependencies a job can read, the templates that
+ * can be expanded, the jobs ready to run. The in-process executor, the queue's enqueuer and its
+ * workers all see a study through it, so they agree on every key.
  */
-export async function runGraph(jobs: readonly JobSpec[], kinds: (name: string) => JobKind, store: JobStore, env: RunEnv): Promise<GraphResult> {
-  checkGraph(jobs, kinds);
-  const byId = new Map<string, JobSpec>();
-  const add = (j: JobSpec) => {
-    if (byId.has(j.id)) throw new Error(`job id '${j.id}' appears twice in the graph`);
-    byId.set(j.id, j);
-  };
-  jobs.forEach(add);
-  const keys = new Map<string, string>();
-  const keyOf = (j: JobSpec): string => {
-    let k = keys.get(j.id);
+export class Graph {
+  readonly #byId = new Map<string, JobSpec>();
+  readonly #keys = new Map<string, string>();
+  #order: JobSpec[];
+
+  constructor(jobs: readonly JobSpec[], readonly kinds: (name: string) => JobKind, readonly store: JobStore, readonly env: RunEnv) {
+    checkGraph(jobs, kinds);
+    for (const j of jobs) this.#byId.set(j.id, j);
+    this.#order = [...jobs];
+  }
+
+  /** Every job, templates not yet expanded included, dependencies first. */
+  get jobs(): readonly JobSpec[] {
+    return this.#order;
+  }
+
+  job(id: string): JobSpec | undefined {
+    return this.#byId.get(id);
+  }
+
+  keyOf(j: JobSpec): string {
+    let k = this.#keys.get(j.id);
     if (k === undefined) {
-      const deps = Object.fromEntries(Object.entries(j.deps ?? {}).map(([role, id]) => [role, keyOf(dependency(j, id))]));
-      k = jobKey({ kind: j.kind, tags: j.tags, inputs: j.inputs, deps, identity: kinds(j.kind).identity?.(j, env) ?? null });
-      keys.set(j.id, k);
+      const deps = Object.fromEntries(Object.entries(j.deps ?? {}).map(([role, id]) => [role, this.keyOf(this.#dependency(j, id))]));
+      k = jobKey({ kind: j.kind, tags: j.tags, inputs: j.inputs, deps, identity: this.kinds(j.kind).identity?.(j, this.env) ?? null });
+      this.#keys.set(j.id, k);
     }
     return k;
-  };
-  const dependency = (j: JobSpec, id: string): JobSpec => {
-    const d = byId.get(id);
+  }
+
+  #dependency(j: JobSpec, id: string): JobSpec {
+    const d = this.#byId.get(id);
     if (!d) throw new Error(`job '${j.id}' depends on '${id}', which is not in the graph`);
     return d;
-  };
-  const finishedDeps = (j: JobSpec): Record<string, Dependency> | undefined => {
+  }
+
+  isTemplate(j: JobSpec): boolean {
+    return this.kinds(j.kind).isTemplate?.(j) ?? false;
+  }
+
+  /** The record of a finished job, undefined otherwise. */
+  done(j: JobSpec): JobRecord | undefined {
+    return this.isTemplate(j) ? undefined : this.store.done(this.keyOf(j));
+  }
+
+  /** A job's dependencies by role, once all are done. */
+  finishedDeps(j: JobSpec): Record<string, Dependency> | undefined {
     const out: Record<string, Dependency> = {};
     for (const [role, id] of Object.entries(j.deps ?? {})) {
-      const d = dependency(j, id);
-      const record = store.done(keyOf(d));
+      const d = this.#dependency(j, id);
+      const record = this.done(d);
       if (!record) return undefined;
-      out[role] = { spec: d, record, dir: join(env.root, d.id) };
+      out[role] = { spec: d, record, dir: join(this.env.root, d.id) };
     }
     return out;
-  };
+  }
 
-  const isTemplate = (j: JobSpec) => kinds(j.kind).isTemplate?.(j) ?? false;
-  let order = [...jobs];
-  let ran = 0;
-  for (;;) {
-    // Expand every template whose dependencies are done (an expansion may hold templates too).
+  /** Expands every template whose dependencies are done (an expansion may hold templates too). */
+  expand(): void {
     for (let changed = true; changed;) {
       changed = false;
-      order = order.flatMap((j) => {
-        const deps = isTemplate(j) ? finishedDeps(j) : undefined;
+      this.#order = this.#order.flatMap((j) => {
+        const deps = this.isTemplate(j) ? this.finishedDeps(j) : undefined;
         if (!deps) return [j];
-        const expanded = kinds(j.kind).expand!(j, deps);
-        byId.delete(j.id);
+        const expanded = this.kinds(j.kind).expand!(j, deps);
+        this.#byId.delete(j.id);
         for (const e of expanded) {
-          kinds(e.kind).check(e);
-          add(e);
+          this.kinds(e.kind).check(e);
+          if (this.#byId.has(e.id)) throw new Error(`job id '${e.id}' appears twice in the graph`);
+          this.#byId.set(e.id, e);
         }
         changed = true;
         return expanded;
       });
     }
-    const next = order.find((j) => !isTemplate(j) && store.done(keyOf(j)) === undefined && finishedDeps(j) !== undefined);
-    if (!next) break;
-    checkInterrupt();
-    const key = keyOf(next);
-    const deps = finishedDeps(next)!;
-    const kind = kinds(next.kind);
-    env.log(`${next.kind} ${next.id}`);
+  }
+
+  /** Jobs not done whose dependencies are (after expand()), in graph order. */
+  ready(): JobSpec[] {
+    return this.#order.filter((j) => !this.isTemplate(j) && this.done(j) === undefined && this.finishedDeps(j) !== undefined);
+  }
+
+  /** Jobs (and templates) not done yet. */
+  pending(): JobSpec[] {
+    return this.#order.filter((j) => this.done(j) === undefined);
+  }
+
+  /** Runs a job whose dependencies are done and commits it. */
+  async run(j: JobSpec): Promise<JobRecord> {
+    const key = this.keyOf(j);
+    const deps = this.finishedDeps(j);
+    if (!deps) throw new Error(`job '${j.id}': a dependency is not done`);
+    this.env.log(`${j.kind} ${j.id}`);
     const began = performance.now();
-    const result = await kind.run({ ...env, spec: next, key, dir: join(env.root, next.id), deps });
-    await store.commit({
-      key, kind: next.kind, id: next.id, tags: next.tags, inputs: next.inputs,
+    const result = await this.kinds(j.kind).run({ ...this.env, spec: j, key, dir: join(this.env.root, j.id), deps });
+    return this.store.commit({
+      key, kind: j.kind, id: j.id, tags: j.tags, inputs: j.inputs,
       deps: Object.fromEntries(Object.entries(deps).map(([role, d]) => [role, d.record.key])),
       info: result.info ?? {}, seconds: (performance.now() - began) / 1000,
     }, result.files, result.rows);
+  }
+}
+
+/**
+ * Executes `jobs` (dependencies listed before dependants) in order, one at a time, skipping those
+ * the store holds. Throws the first job error (the jobs done so far stay committed).
+ */
+export async function runGraph(jobs: readonly JobSpec[], kinds: (name: string) => JobKind, store: JobStore, env: RunEnv): Promise<GraphResult> {
+  const g = new Graph(jobs, kinds, store, env);
+  let ran = 0;
+  for (;;) {
+    g.expand();
+    const next = g.ready()[0];
+    if (!next) break;
+    checkInterrupt();
+    await g.run(next);
     ran++;
   }
-  const waiting = order.filter((j) => isTemplate(j) || store.done(keyOf(j)) === undefined);
+  const waiting = g.pending();
   if (waiting.length > 0) throw new Error(`jobs that cannot run (a dependency is missing): ${waiting.map((j) => j.id).join(", ")}`);
-  const records = order.map((j) => store.done(keyOf(j))!);
+  const records = g.jobs.map((j) => g.done(j)!);
   return { ran, skipped: records.length - ran, records };
 }

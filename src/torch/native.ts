@@ -3,14 +3,19 @@ import { fileURLToPath } from "node:url";
 import { TorchError } from "./errors.js";
 import type { NativeOps } from "./native-ops.js";
 
-// OpenMP reads this when libtorch is loaded, which happens when the addon is required below: with
-// OpenBLAS running its own threads, spinning OpenMP workers halve GEMM-bound training here
-// (PERFORMANCE.md). A value the user set wins.
-process.env.OMP_WAIT_POLICY ??= "PASSIVE";
-
 const addonPath = fileURLToPath(new URL("../../../native/build/Release/advdyn.node", import.meta.url));
 
 function load(): NativeOps {
+  // OpenMP and OpenBLAS read these when libtorch is loaded, just below. With OpenBLAS running its
+  // own threads, spinning OpenMP workers halve GEMM-bound training here (measured). And
+  // ADVDYN_NUM_THREADS bounds every pool, not only libtorch's intra-op one: two processes of one
+  // thread each (queue workers) must not run two BLAS threads each on two cores. The user's values win.
+  process.env.OMP_WAIT_POLICY ??= "PASSIVE";
+  const threads = process.env.ADVDYN_NUM_THREADS;
+  if (threads) {
+    process.env.OMP_NUM_THREADS ??= threads;
+    process.env.OPENBLAS_NUM_THREADS ??= threads;
+  }
   try {
     return createRequire(import.meta.url)(addonPath) as NativeOps;
   } catch (e) {

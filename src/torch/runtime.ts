@@ -20,3 +20,6 @@ export const watchInterrupts = (): void => N.watch_interrupts();
 export function checkInterrupt(): void {
   if (N.interrupts() > 0) throw new Interrupted();
 }
+
+/** This process is killed when its parent dies (Linux; elsewhere nothing): a queue worker's job process does not outlive its worker. */
+export const dieWithParent = (): void => N.die_with_parent();

@@ -59,9 +59,10 @@ export function processAlive(pid: number): boolean {
 
 /**
  * Removes, under `dir` (recursively), the temporary files of processes that no longer run: what a
- * killed writer left behind. Returns how many were removed.
+ * killed writer left behind (`all`: every temporary file, whoever wrote it — for a folder no other
+ * process can be writing, whose writers may have run on other machines). Returns how many were removed.
  */
-export function removeOrphanTemps(dir: string): number {
+export function removeOrphanTemps(dir: string, o: { all?: boolean } = {}): number {
   let removed = 0;
   let entries;
   try {
@@ -71,10 +72,10 @@ export function removeOrphanTemps(dir: string): number {
   }
   for (const e of entries) {
     const p = join(dir, e.name);
-    if (e.isDirectory()) removed += removeOrphanTemps(p);
+    if (e.isDirectory()) removed += removeOrphanTemps(p, o);
     else {
       const m = TEMP.exec(e.name);
-      if (m && Number(m[1]) !== process.pid && !processAlive(Number(m[1]))) {
+      if (m && (o.all || (Number(m[1]) !== process.pid && !processAlive(Number(m[1]))))) {
         rmSync(p, { force: true });
         removed++;
       }

@@ -4,7 +4,7 @@
  */
 export class Progress {
   readonly #label: string;
-  readonly #total: number;
+  #total: number;
   readonly #unit: string;
   readonly #start = performance.now();
   readonly #tty = process.stderr.isTTY === true;
@@ -15,6 +15,11 @@ export class Progress {
     this.#label = label;
     this.#total = total;
     this.#unit = unit;
+  }
+
+  /** The total grows as work is discovered (a queued study's jobs, as runs finish and their checkpoints are known). */
+  set total(n: number) {
+    this.#total = n;
   }
 
   /** Advances by n and redraws, with extra `key=value` facts (loss, accuracy...). */
