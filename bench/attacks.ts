@@ -17,7 +17,7 @@ import { parseArgs } from "node:util";
 import { AttackModel, PGD } from "../src/attacks/index.js";
 import { models, torch } from "../src/index.js";
 import { writeFileAtomic } from "../src/util/atomic.js";
-import { Peer, type Python, SAME_SETTINGS_ENV, TUNING, USER_ENV, findPython } from "./common.js";
+import { Peer, type Python, SAME_SETTINGS_ENV, TUNING, USER_ENV, findPython, paperBenchModel } from "./common.js";
 import { table } from "../src/cli/table.js";
 
 const EPSILON = 8 / 255;
@@ -48,13 +48,13 @@ interface Case {
 
 const full = { images: IMAGES, steps: STEPS, reps: REPS };
 const CASES: Case[] = [
-  { key: "fc_relu", label: "Fully Connected (ReLU)", name: "fc", options: { activation: "relu" }, ...full },
-  { key: "bwconv_relu", label: "Bounded Width Conv C=32 (ReLU)", name: "bwconv", options: { channels: 32, activation: "relu" }, ...full },
+  { ...paperBenchModel("fc-relu"), ...full },
+  { ...paperBenchModel("bwconv-relu"), ...full },
   // 30–80 image-steps/s here: the full 256 × 50 would take 3–7 minutes per column and
   // repetition. At half the batch the first stage's activations (32 MiB and a header) still exceed
   // glibc's largest dynamic mmap threshold, so the allocator effect the peer columns differ by
   // is still there.
-  { key: "resnet18", label: "ResNet18", name: "resnet18", options: {}, images: 128, steps: 4, reps: 3 },
+  { ...paperBenchModel("resnet18"), images: 128, steps: 4, reps: 3 },
 ];
 
 const COLUMNS = ["advdyn", "peer_user", "peer_same_settings", "foolbox"] as const;

@@ -3,6 +3,8 @@
 import { type ChildProcessByStdio, execFileSync, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
+import type { ModelName } from "../src/models/index.js";
+import { paperModel } from "../src/studies/paper-a-models.js";
 
 // The variables advdyn tunes for itself. native.ts has put OMP_WAIT_POLICY into this process's
 // environment, so the "as a user runs it" peer must have them removed, not merely not added.
@@ -71,4 +73,10 @@ export class Peer {
     this.child.stdin.end();
     await closed;
   }
+}
+
+/** A paper A model as the benchmarks name it (result keys with underscores), built as the studies build it. */
+export function paperBenchModel(key: string): { key: string; label: string; name: ModelName; options: Record<string, unknown> } {
+  const m = paperModel(key);
+  return { key: m.key.replace(/-/g, "_"), label: m.label, name: m.name, options: m.options };
 }

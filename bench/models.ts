@@ -15,7 +15,8 @@ import { parseArgs } from "node:util";
 import { models, optim, torch } from "../src/index.js";
 import { optimDefaults } from "../src/train/defaults.js";
 import { writeFileAtomic } from "../src/util/atomic.js";
-import { Peer, type Python, SAME_SETTINGS_ENV, TUNING, USER_ENV, findPython } from "./common.js";
+import { PAPER_A_MODELS } from "../src/studies/paper-a-models.js";
+import { Peer, type Python, SAME_SETTINGS_ENV, TUNING, USER_ENV, findPython, paperBenchModel } from "./common.js";
 import { table } from "../src/cli/table.js";
 
 const F = torch.nn.functional;
@@ -43,22 +44,8 @@ const repo = fileURLToPath(new URL("../../", import.meta.url));
 const PEER_SCRIPT = join(repo, "bench", "peer_models.py");
 const DEFAULT_OUT = join(repo, "bench", "results", "models.json");
 
-/** Paper A's 13 models, as validate/run.ts trains them. */
-const MODELS: { key: string; label: string; name: models.ModelName; options: Record<string, unknown> }[] = [
-  { key: "fc_linear", label: "Fully Connected (Linear)", name: "fc", options: { activation: "linear" } },
-  { key: "lc_linear", label: "Locally Connected (Linear)", name: "lc", options: { activation: "linear" } },
-  { key: "fwconv_linear", label: "Full Width Convolution (Linear)", name: "fwconv", options: { activation: "linear" } },
-  { key: "bwconv_linear", label: "Bounded Width Convolution (Linear)", name: "bwconv", options: { channels: 32, activation: "linear" } },
-  { key: "fc_deep_linear", label: "Deep Fully Connected (Linear)", name: "fc", options: { depth: 3, activation: "linear" } },
-  { key: "fwconv_deep_linear", label: "Deep Full Width Convolution (Linear)", name: "fwconv", options: { depth: 3, activation: "linear" } },
-  { key: "bwconv_deep_linear", label: "Deep Bounded Width Convolution (Linear)", name: "bwconv", options: { channels: 32, depth: 3, activation: "linear" } },
-  { key: "fc_relu", label: "Fully Connected (NonLinear)", name: "fc", options: { activation: "relu" } },
-  { key: "lc_relu", label: "Locally Connected (NonLinear)", name: "lc", options: { activation: "relu" } },
-  { key: "bwconv_relu", label: "Bounded Width Convolution (NonLinear)", name: "bwconv", options: { channels: 32, activation: "relu" } },
-  { key: "shallow_resnet", label: "Shallow ResNet (NonLinear)", name: "shallow-resnet", options: {} },
-  { key: "vgg19", label: "VGG19", name: "vgg19", options: {} },
-  { key: "resnet18", label: "ResNet18", name: "resnet18", options: {} },
-];
+/** Paper A's Table 4 models, as the studies and the validation build them, and the 32-channel bounded-width conv. */
+const MODELS = PAPER_A_MODELS.filter((m) => m.paper.test_accuracy !== undefined || m.key === "bwconv-c32-linear").map((m) => paperBenchModel(m.key));
 
 const COLUMNS = ["advdyn", "peer_user", "peer_same_settings"] as const;
 type Column = (typeof COLUMNS)[number];

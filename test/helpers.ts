@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { ResultsDb } from "../src/store/db.js";
 import { torch } from "../src/index.js";
@@ -64,6 +66,16 @@ export function gradcheck(f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], name
   });
 }
 
+/** One SQL query on a study folder's results database. */
+export async function queryStudy(dir: string, sql: string) {
+  const db = await ResultsDb.open(join(dir, "results.duckdb"));
+  try {
+    return await db.query(sql);
+  } finally {
+    db.close();
+  }
+}
+
 /** A study folder's results and job records as text, in a fixed order (its content up to job timings). */
 export async function studyContents(dir: string): Promise<{ rows: string[]; jobs: string[] }> {
   const db = await ResultsDb.open(join(dir, "results.duckdb"));
@@ -90,5 +102,37 @@ export async function runCli(args: string[]): Promise<string> {
   } finally {
     console.log = log;
     process.stdout.write = write;
+  }
+}
+
+/**
+ * A small MNIST-format set (gzipped IDX) in dataDir/<name>: 28×28 images whose class sets the
+ * orientation and frequency of a grating, plus noise, so that models learn it in an epoch.
+ */
+export function writeMnistLike(dataDir: string, name: "mnist" | "fashion-mnist", n = { train: 256, test: 64 }, seed = 1): void {
+  const dir = join(dataDir, name);
+  mkdirSync(dir, { recursive: true });
+  const idx = (dims: number[], payload: Uint8Array) => {
+    const header = Buffer.alloc(4 + 4 * dims.length);
+    header.writeUInt32BE(0x0800 | dims.length, 0);
+    dims.forEach((d, i) => header.writeUInt32BE(d, 4 + 4 * i));
+    return gzipSync(Buffer.concat([header, payload]));
+  };
+  for (const [split, prefix] of [["train", "train"], ["test", "t10k"]] as const) {
+    const count = n[split];
+    const noise = uniform(count * 784, seed + (split === "test" ? 7 : 0), 0, 60);
+    const labels = Uint8Array.from({ length: count }, (_, i) => i % 10);
+    const pixels = new Uint8Array(count * 784);
+    for (let i = 0; i < count; i++) {
+      const c = labels[i]!;
+      const angle = (c * Math.PI) / 10;
+      for (let p = 0; p < 784; p++) {
+        const [y, x] = [Math.floor(p / 28), p % 28];
+        const phase = ((x * Math.cos(angle) + y * Math.sin(angle)) * (2 + (c % 3)) * 2 * Math.PI) / 28;
+        pixels[i * 784 + p] = Math.round(90 + 80 * Math.sin(phase) + noise[i * 784 + p]!);
+      }
+    }
+    writeFileSync(join(dir, `${prefix}-images-idx3-ubyte.gz`), idx([count, 28, 28], pixels));
+    writeFileSync(join(dir, `${prefix}-labels-idx1-ubyte.gz`), idx([count], labels));
   }
 }

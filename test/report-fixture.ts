@@ -34,6 +34,12 @@ const SEEDS: Record<string, number[]> = { "fc-a0.1": [0, 1], "fc-a10": [0], r18:
 const BREAKPOINTS = ["flips_ever", "flips_total", "roughness_true", "roughness_adv"];
 const PER_EXAMPLE = ["delta_l2", "delta_linf", "delta_hat_l1", "delta_hat_l2", "delta_hat_sparsity", "delta_centroid", "delta_hf8"];
 
+/** The attacks of the fixture's measure jobs: PGD at a fixed ε, and the minimal-norm attacks the dynamics run. */
+const MEASURE = {
+  attack: { key: "pgd-linf", attack: { attack: "pgd", norm: "linf", eps: 8 / 255 } },
+  extraAttacks: (["l2", "linf"] as const).map((norm) => ({ key: `fmn-${norm}`, attack: { attack: "fmn", norm, eps: null } })),
+};
+
 export async function writeFixtureStudy(dir: string): Promise<Fixture> {
   mkdirSync(dir, { recursive: true });
   const dataset = "fourier-classes";
@@ -42,7 +48,7 @@ export async function writeFixtureStudy(dir: string): Promise<Fixture> {
     versions: { advdyn: "0.1.0", node: process.version, duckdb: "test" },
     spec: {
       study: "ifr", scale: "smoke", description: "report test fixture", models: MODELS,
-      jobs: MODELS.flatMap((m) => SEEDS[m.key]!.map((seed) => ({ id: `tensors/${dataset}/${m.key}/seed-${seed}`, kind: "measure", tags: { dataset, model: m.key, seed }, inputs: {} }))),
+      jobs: MODELS.flatMap((m) => SEEDS[m.key]!.map((seed) => ({ id: `tensors/${dataset}/${m.key}/seed-${seed}`, kind: "measure", tags: { dataset, model: m.key, seed }, inputs: MEASURE }))),
       tables: [
         { id: "table1", title: "Table 1: frequency-domain norms, linear models", attack: "pgd-linf",
           columns: [{ quantity: "delta_hat_l2", label: "‖δ̂‖₂" }, { quantity: "delta_hat_l1", label: "‖δ̂‖₁" }],
@@ -71,7 +77,11 @@ export async function writeFixtureStudy(dir: string): Promise<Fixture> {
         add("", "train_accuracy", 30 + 30 * epoch + rand(1, 0, 5)[0]!);
         add("", "test_accuracy", 25 + 25 * epoch + rand(1, 0, 5)[0]!);
         add("pgd-linf", "success_rate", 20 + 30 * epoch + rand(1, 0, 5)[0]!);
-        add("pgd-linf@best", "success_rate", 10 + 20 * epoch);
+        add("pgd-linf@final", "success_rate", 10 + 20 * epoch);
+        for (const norm of ["l2", "linf"]) {
+          add(`fmn-${norm}`, "success_rate", 60 + 10 * epoch + rand(1, 0, 5)[0]!);
+          rand(EXAMPLES, 0.1, 2).forEach((v, i) => add(`fmn-${norm}`, `delta_${norm}`, v, null, i));
+        }
         for (const q of PER_EXAMPLE) rand(EXAMPLES, 1, 10).forEach((v, i) => add("pgd-linf", q, v, null, i));
         for (const [q, bins] of [["delta_radial", 6], ["delta_angular", 18]] as const) {
           const r = rand(bins);

@@ -5,8 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { ResultsDb } from "../src/store/db.js";
-import { studyContents } from "./helpers.js";
+import { queryStudy, studyContents } from "./helpers.js";
 import { studySpec } from "../src/studies/catalog.js";
 import { jobKey } from "../src/studies/graph.js";
 import type { MeasureInputs } from "../src/studies/kinds/index.js";
@@ -17,14 +16,6 @@ after(() => rmSync(root, { recursive: true, force: true }));
 const study = (...args: string[]) => spawnSync(process.execPath, [bin, "study", ...args], { encoding: "utf8", timeout: 300_000 });
 
 
-async function query(dir: string, sql: string) {
-  const db = await ResultsDb.open(join(dir, "results.duckdb"));
-  try {
-    return await db.query(sql);
-  } finally {
-    db.close();
-  }
-}
 
 test("job keys are stable under key order and change with any input", () => {
   assert.equal(jobKey({ a: 1, b: { c: [1, 2], d: "x" } }), jobKey({ b: { d: "x", c: [1, 2] }, a: 1 }));
@@ -57,7 +48,7 @@ test("a smoke ifr study runs end to end, then again with nothing recomputed", as
   const first = study("ifr", "--scale", "smoke", "--out", dir);
   assert.equal(first.status, 0, first.stderr);
   assert.match(first.stdout, /Table 1: frequency-domain norms/);
-  assert.match(first.stdout, /paper\s+20\.77 ± 1\.23/); // the paper's FC row beside ours
+  assert.match(first.stdout, /No paper columns: its numbers are for cifar10, this table is on fourier-classes/);
   assert.match(first.stdout, /6 jobs run, 0 already done/);
   for (const f of ["study.json", "results.duckdb", "results.csv"]) assert.ok(existsSync(join(dir, f)), f);
   const before = await studyContents(dir);
@@ -69,18 +60,20 @@ test("a smoke ifr study runs end to end, then again with nothing recomputed", as
   assert.deepEqual(await studyContents(dir), before);
 
   // One row per measured quantity: per-example spectra of successful attacks only, β of linear models only.
-  const [succ] = await query(dir, "SELECT value FROM results WHERE model = 'fc-linear' AND best AND attack = 'pgd-linf' AND quantity = 'successes'");
-  const [perExample] = await query(dir, "SELECT count(*) AS n FROM results WHERE model = 'fc-linear' AND best AND quantity = 'delta_hat_l1'");
+  const [succ] = await queryStudy(dir, "SELECT value FROM results WHERE model = 'fc-linear' AND best AND attack = 'pgd-linf' AND quantity = 'successes'");
+  const [perExample] = await queryStudy(dir, "SELECT count(*) AS n FROM results WHERE model = 'fc-linear' AND best AND quantity = 'delta_hat_l1'");
   assert.equal(perExample!.n, succ!.value);
-  const beta = await query(dir, "SELECT DISTINCT model FROM results WHERE quantity = 'beta_hat_l1' ORDER BY model");
-  assert.deepEqual(beta.map((r) => r.model), ["fc-linear", "fwconv-linear"]);
-  const [gap] = await query(dir, "SELECT max(value) AS g FROM results WHERE quantity = 'linearity_gap'");
+  for (const q of ["beta_hat_l1", "beta_hat_minmax_l1", "beta_hat_minmax_sparsity"]) {
+    const beta = await queryStudy(dir, `SELECT DISTINCT model FROM results WHERE quantity = '${q}' ORDER BY model`);
+    assert.deepEqual(beta.map((r) => r.model), ["fc-linear", "fwconv-linear"], q);
+  }
+  const [gap] = await queryStudy(dir, "SELECT max(value) AS g FROM results WHERE quantity = 'linearity_gap'");
   assert.ok(Number(gap!.g) < 1e-4, `linear models' gap ${gap!.g}`);
   // PGD L∞: every stored perturbation is inside the ε-ball.
-  const [linf] = await query(dir, "SELECT max(value) AS m FROM results WHERE attack = 'pgd-linf' AND quantity = 'delta_linf'");
+  const [linf] = await queryStudy(dir, "SELECT max(value) AS m FROM results WHERE attack = 'pgd-linf' AND quantity = 'delta_linf'");
   assert.ok(Number(linf!.m) <= 8 / 255 + 1e-6, `‖δ‖∞ ${linf!.m}`);
   // Radial energy curves are distributions.
-  const curves = await query(dir, "SELECT model, sum(value) AS s FROM results WHERE quantity = 'delta_radial' GROUP BY model");
+  const curves = await queryStudy(dir, "SELECT model, sum(value) AS s FROM results WHERE quantity = 'delta_radial' GROUP BY model");
   for (const c of curves) assert.ok(Math.abs(Number(c.s) - 1) < 1e-4, `${c.model}: radial energy sums to ${c.s}`);
   // The CSV export holds the same rows.
   const csv = readFileSync(join(dir, "results.csv"), "utf8").trim().split("\n");
@@ -105,7 +98,7 @@ test("a study folder refuses changed settings, naming the field; more seeds or m
   assert.equal(longer.status, 0, longer.stderr);
   assert.match(longer.stdout, /4 jobs run, 0 already done/);
   assert.equal(statSync(checkpoint).mtimeMs, trainedAt, "epoch 1 was not retrained");
-  const epochs = await query(extended, "SELECT DISTINCT epoch FROM results WHERE seed = 0 AND quantity = 'test_accuracy' ORDER BY epoch");
+  const epochs = await queryStudy(extended, "SELECT DISTINCT epoch FROM results WHERE seed = 0 AND quantity = 'test_accuracy' ORDER BY epoch");
   assert.deepEqual(epochs.map((r) => r.epoch), [0, 1, 2]);
   const bad = study("nope", "--out", join(root, "x"));
   assert.equal(bad.status, 2);
@@ -120,9 +113,14 @@ test("kill -9 at a random moment, then a rerun, gives the database an uninterrup
   const ref = study("dynamics", "--scale", "smoke", "--out", reference);
   assert.equal(ref.status, 0, ref.stderr);
   const expected = await studyContents(reference);
-  // Transfer and breakpoints were measured on the earlier checkpoints.
-  assert.ok(expected.rows.some((r) => r.includes('"attack":"pgd-linf@best"')));
-  assert.ok(expected.rows.some((r) => r.includes('"quantity":"flips_ever_random"')));
+  // Transfer and breakpoints were measured on the earlier checkpoints, breakpoints on test images
+  // attacked at the final checkpoint (whose attack's success is recorded there only).
+  assert.ok(expected.rows.some((r) => r.includes('"attack":"pgd-linf@final"')));
+  const flips = expected.rows.filter((r) => r.includes('"quantity":"flips_ever_random"')).map((r) => JSON.parse(r));
+  assert.ok(flips.length > 0 && flips.every((r) => r.attack === "pgd-linf-test"));
+  assert.deepEqual(new Set(flips.map((r) => r.checkpoint)), new Set(["epoch-0000", "epoch-0001", "epoch-0002"]));
+  const bpSuccess = expected.rows.filter((r) => r.includes('"attack":"pgd-linf-test"') && r.includes('"quantity":"successes"')).map((r) => JSON.parse(r));
+  assert.deepEqual(bpSuccess.map((r) => r.checkpoint), ["epoch-0002"]);
 
   const dir = join(root, "dyn-killed");
   let killed = 0;
@@ -154,6 +152,6 @@ test("a diverging model is recorded and the study goes on", async () => {
   const fw = t1.table.rows.findIndex((r) => r.model === "fwconv-linear");
   assert.equal(t1.cells[fc]![0], null);
   assert.ok(t1.cells[fw]![0] !== null);
-  const [d] = await query(dir, "SELECT count(*) AS n FROM results WHERE model = 'fc-linear' AND quantity = 'diverged'");
+  const [d] = await queryStudy(dir, "SELECT count(*) AS n FROM results WHERE model = 'fc-linear' AND quantity = 'diverged'");
   assert.equal(d!.n, 1);
 });

@@ -1,6 +1,6 @@
 // Measurements on perturbations and models: spectra, linear predictors, ReLU breakpoints, layer spectra.
 export {
-  ANGULAR_BINS, angularBinCentres, centredSpectrum, luminance, meanSpectrum, radialBinCentres, radialBinCount, summarizeSpectrum,
+  ANGULAR_BINS, angularBinCentres, centredSpectrum, luminance, meanSpectrum, minMaxLuminance, radialBinCentres, radialBinCount, summarizeSpectrum,
   type SpectrumMode, type SpectrumOptions, type SpectrumSummary,
 } from "./spectrum.js";
 export { linearPredictor, linearityGap, type AnalysedModel } from "./linear.js";

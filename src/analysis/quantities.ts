@@ -57,6 +57,9 @@ const LIST: readonly Quantity[] = [
   q("beta_hat_l1", "‖β̂‖₁", "‖β̂‖₁", "", "example", "‖F(β_c)‖₁ of the luminance of β_c = ∂z_c/∂x, c the predicted class of the attacked example; paper A, Table 1."),
   q("beta_hat_l2", "‖β̂‖₂", "‖β̂‖₂", "", "example", "‖F(β_c)‖₂ as beta_hat_l1."),
   q("beta_hat_unit_l1", "‖β̂‖₁ (‖β‖₂ = 1)", "‖β̂‖₁ of unit-norm β", "", "example", "beta_hat_l1 of β_c / ‖β_c‖₂: comparable across models of different scale."),
+  q("beta_hat_minmax_l1", "‖β̂‖₁ (min–max)", "‖β̂‖₁ of min–max scaled β", "", "example", "‖F‖₁ of the luminance of β_c scaled to [0, 1] by its minimum and maximum, then the unnormalised DFT: the scale of paper A's Table 1 (its code scales saliency maps so)."),
+  q("beta_hat_minmax_l2", "‖β̂‖₂ (min–max)", "‖β̂‖₂ of min–max scaled β", "", "example", "‖F‖₂ as beta_hat_minmax_l1; the DC term HW·mean dominates it."),
+  q("beta_hat_minmax_sparsity", "‖β̂‖₁/‖β̂‖₂ (min–max)", "‖β̂‖₁/‖β̂‖₂ of min–max scaled β", "", "example", "beta_hat_minmax_l1 / beta_hat_minmax_l2 per example: free of the model's scale, comparable with the ratio of paper A's Table 1 means."),
   q("beta_radial", "E_β(r)", "radial energy of β̂", "", "curve", "delta_radial of β_c, mean over the attacked examples.", "radius"),
   q("beta_angular", "E_β(φ)", "angular energy of β̂", "", "curve", "delta_angular of β_c, mean over the attacked examples.", "angle"),
   // ReLU breakpoints along segments (paper A, Figs. 1, 6, 7).

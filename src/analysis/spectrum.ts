@@ -47,6 +47,22 @@ export function luminance(x: Tensor): Tensor {
 }
 
 /**
+ * [N, C, H, W] → [N, 1, H, W]: the luminance of each example scaled to [0, 1] by its own minimum
+ * and maximum (a constant image becomes 0). Paper A's code scales saliency maps this way before
+ * the DFT; its Table 1 ‖β̂‖₂ ≈ 500–555 for models of any depth and learning rate fits this scale,
+ * where the DC term alone is HW × the mean (≈ 512 at mean ½ on 32×32).
+ */
+export function minMaxLuminance(x: Tensor): Tensor {
+  return torch.tidy(() => {
+    const g = luminance(x);
+    const flat = g.flatten(1);
+    const lo = flat.amin(1).reshape(-1, 1, 1);
+    const range = flat.amax(1).reshape(-1, 1, 1).sub(lo);
+    return g.sub(lo).div(range.clamp(1e-30)).unsqueeze(1);
+  });
+}
+
+/**
  * The complex DFT over the last two dims, fftshift'ed so that frequency (0, 0) sits at index
  * (H // 2, W // 2) and frequency (u, v) at (H // 2 + u, W // 2 + v), u, v ∈ [−H//2, (H−1)//2].
  * [N, C, H, W] images give [N, H, W] in luminance mode and [N, C, H, W] in channels mode.

@@ -3,14 +3,14 @@
 import { existsSync } from "node:fs";
 import { basename } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
-import { NAMED_DATASETS } from "../data/index.js";
+import { type DatasetName, NAMED_DATASETS, datasetAvailable } from "../data/index.js";
 import type { StudySpec } from "../store/study-folder.js";
 import type { Cell } from "../store/tables.js";
 import { type CatalogOptions, studySpec } from "../studies/catalog.js";
 import type { StudyResult } from "../studies/runner.js";
 import { SCALES, STUDY_NAMES, type StudyName } from "../studies/spec.js";
 import { readJson } from "../util/json.js";
-import { deviceOption, integer, list } from "./options.js";
+import { deviceOption, integer, list, number } from "./options.js";
 import { queueOptions } from "./worker.js";
 import { table } from "./table.js";
 import { UsageError } from "./usage.js";
@@ -34,15 +34,32 @@ const fmt = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(1) : Math.abs(x) >= 1
 const cell = (c: Cell | null) => (c === null ? "—" : c.n > 1 ? `${fmt(c.mean)} ± ${fmt(c.std)}` : fmt(c.mean));
 const paperCell = (p: number | readonly [number, number] | undefined) => (p === undefined ? "" : typeof p === "number" ? fmt(p) : `${fmt(p[0])} ± ${fmt(p[1])}`);
 
-/** The study's tables as text: ours, and the paper's value under it where the paper has one. */
+/** The study's tables as text: ours, the paper's value under it where the paper has one, and the table's note. */
 export function formatTables(result: StudyResult): string {
   return result.tables.map(({ table: t, cells }) => {
     const rows = t.rows.flatMap((row, i) => {
       const paper = t.columns.map((c) => paperCell(row.paper?.[c.label]));
-      return [[row.model, ...cells[i]!.map(cell)], ...(paper.some((p) => p !== "") ? [["  paper", ...paper]] : [])];
+      return [[row.model, ...cells[i]!.map(cell)], ...(paper.some((p) => p !== "") ? [[`  ${t.reference ?? "paper"}`, ...paper]] : [])];
     });
-    return `\n${t.title}\n${table(["model", ...t.columns.map((c) => c.label)], rows)}`;
+    return `\n${t.title}\n${table(["model", ...t.columns.map((c) => c.label)], rows)}${t.note ? `\n${t.note}` : ""}`;
   }).join("\n");
+}
+
+/** The datasets a study can run on (the orthogonal set is not images). */
+const STUDY_DATASETS = NAMED_DATASETS.filter((d) => d !== "orthogonal");
+const datasetName = (v: string): DatasetName => {
+  if ((STUDY_DATASETS as readonly string[]).includes(v)) return v as DatasetName;
+  throw new InvalidArgumentError(`unknown dataset (expected: ${STUDY_DATASETS.join(", ")})`);
+};
+
+/**
+ * The demo scale's data when none is named: real Fashion-MNIST when it is installed (the user's
+ * data folder, then Debian's dataset-fashion-mnist), else the built-in fourier-classes.
+ */
+export function demoDatasets(dataDir: string | undefined, log: (line: string) => void): DatasetName[] {
+  if (datasetAvailable("fashion-mnist", dataDir)) return ["fashion-mnist"];
+  log("fashion-mnist is not installed (apt-get install dataset-fashion-mnist, or advdyn data get fashion-mnist): using the built-in fourier-classes images");
+  return ["fourier-classes"];
 }
 
 /** The spec of a catalogued study with the command's overrides, or of a spec file. */
@@ -86,7 +103,8 @@ export function studyCommand(): Command {
       "print its tables beside the paper's. SPEC.json is a graph written by hand ({ study, jobs: [{ id, kind, tags, inputs, deps }], models, tables }; docs/studies.md).")
     .argument("<study>", `${STUDY_NAMES.join(" | ")}, or SPEC.json`, studyArg)
     .addOption(new Option("--scale <scale>", "smoke: seconds; demo: about a minute on 2 cores; paper: the paper's settings").choices(SCALES).default("demo"))
-    .addOption(new Option("--dataset <name>", "the dataset (default fourier-classes; cifar10 at paper scale)").choices(NAMED_DATASETS.filter((d) => d !== "orthogonal")))
+    .option("--dataset <name,...>", `the dataset, or several (tables and report panels for each): ${STUDY_DATASETS.join(", ")}; ` +
+      "default at demo scale fashion-mnist when installed (else fourier-classes), smoke fourier-classes, paper cifar10", list(datasetName, "dataset names"))
     .option("--out <dir>", "the study folder (default advdyn-studies/NAME-SCALE)")
     .option("--seeds <s,...>", "seeds (default 0)", list(integer(0), "non-negative integers"))
     .option("--models <key,...>", "a subset of the study's model keys", list((s) => s, "model keys"))
@@ -95,6 +113,7 @@ export function studyCommand(): Command {
     .option("--test-examples <n>", "override the scale's test examples", integer(1))
     .option("--attack-steps <n>", "override the scale's attack steps", integer(1))
     .option("--attack-examples <n>", "override the scale's attacked examples", integer(1))
+    .option("--attack-stepsize <s,...>", "PGD's absolute step (default 0.01, paper A's code; its Table 6 says 0.1); several: the tables for each", list(number(0, true), "numbers > 0"))
     .option("--data-dir <dir>", "where real datasets live (default ~/.advdyn/data)")
     .option("--verify", "check the SHA-256 of every output of the finished jobs (not only its size) and redo the damaged ones")
     .addOption(deviceOption())
@@ -105,9 +124,11 @@ export function studyCommand(): Command {
     .action(async (name: string, o) => {
       torch.watchInterrupts();
       const file = name.endsWith(".json");
+      const { dataset, attackStepsize, ...rest } = o;
+      const datasets = dataset ?? (o.scale === "demo" && !file ? demoDatasets(o.dataDir, (l) => console.error(l)) : undefined);
       await runStudyArgs({
-        ...o, study: file ? { file: name } : name as StudyName, out: o.out ?? `advdyn-studies/${file ? basename(name, ".json") : `${name}-${o.scale}`}`,
-        json: o.json ?? false,
+        ...rest, study: file ? { file: name } : name as StudyName, out: o.out ?? `advdyn-studies/${file ? basename(name, ".json") : `${name}-${o.scale}`}`,
+        json: o.json ?? false, ...(datasets ? { datasets } : {}), ...(attackStepsize ? { attackStepsizes: attackStepsize } : {}),
       });
     });
   return queueOptions(cmd, false);

@@ -8,7 +8,7 @@ export {
   type FourierClassesOptions, type HiddenShortcutOptions, type OrthogonalOptions, type ShortcutPreset, type ShortcutSetting,
 } from "./synthetic.js";
 export {
-  DATASET_NAMES, DEFAULT_DATA_DIR, NAMED_DATASETS, SYSTEM_DATA_DIR, dataIdentity, datasetFiles, loadDataset, loadSplit, resolveRef,
+  DATASET_NAMES, DEFAULT_DATA_DIR, NAMED_DATASETS, SYSTEM_DATA_DIR, dataIdentity, datasetAvailable, datasetFiles, imageShape, loadDataset, loadSplit, resolveRef,
   type DatasetName, type DatasetRef, type ImageDatasetName, type LoadOptions,
 } from "./registry.js";
 export { readManifest, writeFolderDataset, type FolderManifest } from "./folder.js";

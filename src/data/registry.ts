@@ -10,7 +10,7 @@ import { folderFiles, readFolderSplit, readManifest } from "./folder.js";
 import { filesDigest } from "./identity.js";
 import { mnistFiles, readMnist } from "./mnist.js";
 import {
-  fourierClasses, hiddenShortcut, orthogonal,
+  FOURIER_CLASSES_DEFAULTS, fourierClasses, hiddenShortcut, orthogonal,
   type FourierClassesOptions, type HiddenShortcutOptions, type OrthogonalOptions,
 } from "./synthetic.js";
 
@@ -52,6 +52,31 @@ export interface LoadOptions {
 export interface DatasetRef {
   name: DatasetName;
   options?: Pick<LoadOptions, "fourierClasses" | "hiddenShortcut" | "orthogonal" | "labels" | "folder">;
+}
+
+/** [C, H, W] of an image set's examples, known without reading it (studies size their models by it). */
+export function imageShape(ref: DatasetRef): [number, number, number] {
+  switch (ref.name) {
+    case "cifar10":
+    case "cifar100":
+      return [3, 32, 32];
+    case "mnist":
+    case "fashion-mnist":
+      return [1, 28, 28];
+    case "fourier-classes": {
+      const o = { ...FOURIER_CLASSES_DEFAULTS, ...ref.options?.fourierClasses };
+      return [o.channels, o.size, o.size];
+    }
+    case "hidden-shortcut":
+      return imageShape({ name: ref.options?.hiddenShortcut?.base ?? "cifar10", options: ref.options });
+    default:
+      throw new RangeError(`imageShape: ${ref.name} is not an image set of known shape`);
+  }
+}
+
+/** Whether a real set's files are all there (in dataDir, or else the user's or the system's data folder); generated sets always are. */
+export function datasetAvailable(name: DatasetName, dataDir?: string): boolean {
+  return datasetFiles(name, dataDir ? { dataDir } : {}).every((f) => existsSync(f));
 }
 
 /**

@@ -61,7 +61,8 @@ export class HiddenStack extends Module {
 
   forward(x: Tensor): Tensor {
     const zs = this.preActivations(x);
-    return this.linear.forward(this.act(zs[zs.length - 1]!).flatten(1));
+    // No hidden layer (fc with depth 0): the readout alone, a linear classifier of the pixels.
+    return this.linear.forward(zs.length ? this.act(zs[zs.length - 1]!).flatten(1) : x.flatten(1));
   }
 }
 
@@ -72,12 +73,12 @@ export const fc = defineModel({
   schema: {
     ...stackOptions(),
     width: int(1)(2700, "hidden units per layer (2700 = 3·30·30, paper A's v1 Table 3)"),
-    depth: int(1)(1, "hidden layers (the paper: 1 or 3)"),
+    depth: int(0)(1, "hidden layers (the paper: 1 or 3; 0: a single Linear(C·H·W, classes), the hidden-shortcut experiment's linear model)"),
   },
   build(o, g) {
     const d = o.inputShape.reduce((a, b) => a * b, 1);
     const layers = Array.from({ length: o.depth }, (_, i) => new Linear(i === 0 ? d : o.width, o.width, { generator: g, bias: o.bias }));
-    return new HiddenStack(layers, o.width, o, g, true);
+    return new HiddenStack(layers, o.depth === 0 ? d : o.width, o, g, true);
   },
   isLinear,
   hiddenConvLayers: (o) => o.depth,

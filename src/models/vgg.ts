@@ -7,7 +7,7 @@ import { normal } from "../nn/init.js";
 import { BatchNorm2d, Conv2d, Dropout, Linear, MaxPool2d, ReLU } from "../nn/layers.js";
 import { Module, Sequential } from "../nn/module.js";
 import { commonOptions, defineModel, reinit_ } from "./common.js";
-import { int, optionError, probability } from "../util/schema.js";
+import { int, probability } from "../util/schema.js";
 
 /** Config E at width 64; "M" is a 2×2 max-pool. */
 const CONFIG_E = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"] as const;
@@ -25,13 +25,13 @@ export class VGG extends Module {
   constructor(o: VggOptions, generator: Generator) {
     super();
     let c = o.inputShape[0]!;
-    // Five 2×2 max-pools: floor(floor(s/2)/2)… = floor(s/32).
-    const [h, w] = o.inputShape.slice(1).map((s) => Math.floor(s / 32)) as [number, number];
-    if (h < 1 || w < 1) throw optionError("vgg19", "inputShape", o.inputShape, "C, H, W with H, W ≥ 32 (five 2×2 max-pools)");
+    // Five 2×2 max-pools in ceil mode: the same as floor mode on 32×32 (every side even), and
+    // 28×28 (MNIST) still reaches 1×1 (28 → 14 → 7 → 4 → 2 → 1) instead of vanishing.
+    const [h, w] = o.inputShape.slice(1).map((s) => Math.ceil(s / 32)) as [number, number];
     const layers: Module[] = [];
     for (const v of CONFIG_E) {
       if (v === "M") {
-        layers.push(new MaxPool2d(2));
+        layers.push(new MaxPool2d(2, 2, 0, true));
         continue;
       }
       const out = (v / 64) * o.width;

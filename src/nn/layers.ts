@@ -184,11 +184,11 @@ export class Dropout extends Module {
 }
 
 export class MaxPool2d extends Module {
-  constructor(readonly kernelSize: number, readonly stride = kernelSize, readonly padding = 0) {
+  constructor(readonly kernelSize: number, readonly stride = kernelSize, readonly padding = 0, readonly ceilMode = false) {
     super();
   }
   forward(x: Tensor): Tensor {
-    return F.maxPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding });
+    return F.maxPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding, ceilMode: this.ceilMode });
   }
 }
 

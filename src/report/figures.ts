@@ -205,7 +205,7 @@ const DYNAMICS = ["train_accuracy", "test_accuracy", "success_rate", "delta_l2",
 
 async function dynamicsFigures(ctx: Ctx): Promise<Figure[]> {
   const out: Figure[] = [];
-  const transfer = `${ctx.attack}@best`;
+  const transfer = `${ctx.attack}@final`;
   const acc = withDynamics(await ctx.study.query(
     `SELECT model, checkpoint, epoch, iteration, attack, quantity, avg(value) AS value FROM results
      WHERE dataset = ? AND example IS NULL AND bin IS NULL
@@ -214,11 +214,11 @@ async function dynamicsFigures(ctx: Ctx): Promise<Figure[]> {
   if (acc.length) {
     const attacked = acc.some((r) => r.quantity === "success_rate");
     const p = progress(acc);
-    const series = (r: Row) => (r.quantity === "success_rate" ? (r.attack === transfer ? `transfer: best checkpoint's δ (${transfer})` : `success rate (${r.attack})`) : title(String(r.quantity)));
+    const series = (r: Row) => (r.quantity === "success_rate" ? (r.attack === transfer ? `transfer: final checkpoint's δ (${transfer})` : `success rate (${r.attack})`) : title(String(r.quantity)));
     const values = acc.map((r) => ({ key: r.model, model: ctx.study.label(String(r.model)), checkpoint: r.checkpoint, t: r[p.field], attack: r.attack, quantity: r.quantity, series: series(r), value: r.value }));
     out.push(await figure({
       id: safe(`dynamics-success${ctx.suffix}`), section: "dynamics", title: `${attacked ? "Attack success rate vs accuracy" : "Accuracy"} over training${ctx.suffix && ` (${ctx.dataset})`}`,
-      caption: attacked ? `Success rate of ${ctx.attack} at each checkpoint (clean-correct and fooled, over all attacked examples), train and test accuracy, and the transfer of the best checkpoint's perturbations to each checkpoint (${transfer}). Averaged over seeds.` : "Train and test accuracy at each checkpoint, averaged over seeds.",
+      caption: attacked ? `Success rate of ${ctx.attack} at each checkpoint (clean-correct and fooled, over all attacked examples), train and test accuracy, and the transfer of the final checkpoint's perturbations to each checkpoint (${transfer}). Averaged over seeds.` : "Train and test accuracy at each checkpoint, averaged over seeds.",
       spec: {
         data: { values }, columns: 3,
         facet: { field: "model", type: "nominal", title: null, sort: ctx.study.orderModels(acc.map((r) => String(r.model))).map((k) => ctx.study.label(k)) },
@@ -227,22 +227,28 @@ async function dynamicsFigures(ctx: Ctx): Promise<Figure[]> {
       },
     }));
   }
-  const norms = withDynamics(await ctx.study.query(
-    `SELECT model, checkpoint, epoch, iteration, quantity, avg(value) AS mean, stddev_samp(value) AS std, count(*) AS n FROM results
-     WHERE dataset = ? AND attack = ? AND quantity IN ('delta_l2', 'delta_linf') AND example IS NOT NULL
-     GROUP BY model, checkpoint, epoch, iteration, quantity ORDER BY model, iteration, epoch`, [ctx.dataset, ctx.attack]));
+  // ‖δ‖ over training from the minimal-norm attacks only, with their success rate (a failed search has no δ).
+  const minimal = [...ctx.study.minimalNormAttacks()].flatMap(([key, norm]) => (norm === "l2" || norm === "linf" ? [[key, `delta_${norm}`]] : []));
+  const norms = minimal.length === 0 ? [] : withDynamics(await ctx.study.query(
+    `SELECT model, checkpoint, epoch, iteration, attack, quantity, avg(value) AS mean, stddev_samp(value) AS std, count(*) AS n FROM results
+     WHERE dataset = ? AND (${minimal.map(() => "(attack = ? AND (quantity = ? OR (quantity = 'success_rate' AND example IS NULL)))").join(" OR ")})
+       AND bin IS NULL
+     GROUP BY model, checkpoint, epoch, iteration, attack, quantity ORDER BY model, iteration, epoch`, [ctx.dataset, ...minimal.flat()]));
   if (norms.length) {
     const p = progress(norms);
-    const values = norms.map((r) => ({ key: r.model, model: ctx.study.label(String(r.model)), checkpoint: r.checkpoint, t: r[p.field], quantity: r.quantity, norm: title(String(r.quantity)),
+    const panel = (r: Row) => (r.quantity === "success_rate" ? "success rate (%)" : `minimal ${title(String(r.quantity))}`);
+    const values = norms.map((r) => ({ key: r.model, model: ctx.study.label(String(r.model)), checkpoint: r.checkpoint, t: r[p.field], attack: r.attack, quantity: r.quantity,
+      norm: panel(r), series: `${ctx.study.label(String(r.model))} (${r.attack})`,
       mean: r.mean, std: r.std, n: r.n, lo: r.std === null ? null : Number(r.mean) - Number(r.std), hi: r.std === null ? null : Number(r.mean) + Number(r.std) }));
-    const color = modelColor(ctx, norms.map((r) => String(r.model)));
+    const color = { field: "series", type: "nominal", title: null };
     out.push(await figure({
-      id: safe(`dynamics-norms${ctx.suffix}`), section: "dynamics", title: `‖δ‖₂ and ‖δ‖∞ over training${ctx.suffix && ` (${ctx.dataset})`}`,
-      caption: `Mean (line) ± one standard deviation (band) over the successful ${ctx.attack} examples of each checkpoint, all seeds pooled.`,
+      id: safe(`dynamics-norms${ctx.suffix}`), section: "dynamics", title: `Minimal ‖δ‖₂ and ‖δ‖∞ over training${ctx.suffix && ` (${ctx.dataset})`}`,
+      caption: `The smallest perturbation the minimal-norm attacks (${minimal.map(([k]) => k).join(", ")}) find at each checkpoint: mean (line) ± one standard deviation (band) over their successful examples, all seeds pooled, and their success rate. ` +
+        "A fixed-ε attack's ‖δ‖ is set by ε and is not drawn.",
       spec: {
         data: { values }, facet: { column: { field: "norm", type: "nominal", title: null } }, resolve: { scale: { y: "independent" } },
-        spec: { width: 320, height: 220, layer: [
-          { mark: { type: "area", opacity: 0.2 }, encoding: { x: { field: "t", type: "quantitative", title: p.title }, y: { field: "lo", type: "quantitative", title: "norm of δ" }, y2: { field: "hi" }, color } },
+        spec: { width: 260, height: 220, layer: [
+          { mark: { type: "area", opacity: 0.2 }, encoding: { x: { field: "t", type: "quantitative", title: p.title }, y: { field: "lo", type: "quantitative", title: null }, y2: { field: "hi" }, color } },
           { mark: { type: "line", point: true }, encoding: { x: { field: "t", type: "quantitative" }, y: { field: "mean", type: "quantitative" }, color } },
         ] },
       },
@@ -308,7 +314,7 @@ const OBSERVABLES = [
 async function breakpointFigures(ctx: Ctx): Promise<Figure[]> {
   const out: Figure[] = [];
   const rows = await ctx.study.query(
-    `SELECT model, checkpoint, epoch, iteration, quantity, seed, example, value FROM results
+    `SELECT model, checkpoint, epoch, iteration, attack, quantity, seed, example, value FROM results
      WHERE dataset = ? AND example IS NOT NULL AND (quantity LIKE 'flips\\_%' ESCAPE '\\' OR quantity LIKE 'roughness\\_%' ESCAPE '\\')
      ORDER BY model, iteration, epoch, quantity, seed, example`, [ctx.dataset]);
   for (const k of ctx.study.orderModels(rows.map((r) => String(r.model)))) {
@@ -316,10 +322,14 @@ async function breakpointFigures(ctx: Ctx): Promise<Figure[]> {
       const mine = rows.filter((r) => r.model === k && (r.quantity === `${o.key}_adv` || r.quantity === `${o.key}_random`));
       if (mine.length === 0) continue;
       const p = progress(mine);
+      const seeds = new Set(mine.map((r) => r.seed)).size;
+      const examples = new Set(mine.map((r) => `${r.seed}/${r.example}`)).size;
+      const attacks = [...new Set(mine.map((r) => String(r.attack)))].join(", ");
       const values = mine.map((r) => ({ key: k, checkpoint: r.checkpoint, t: r[p.field], quantity: r.quantity, direction: String(r.quantity).endsWith("_adv") ? "adversarial δ" : "random r, ‖r‖ = ‖δ‖", value: r.value }));
       out.push(await figure({
         id: safe(`breakpoints-${k}-${o.key}${ctx.suffix}`), section: "breakpoints", title: `${ctx.study.label(k)}: ${o.title}${ctx.suffix && ` (${ctx.dataset})`}`,
-        caption: `Histograms over examples at each ${p.field}: the segment x → x + δ (the best checkpoint's ${ctx.attack} perturbation) against x → x + r (Gaussian direction of the same L2 norm), evaluated on each checkpoint.`,
+        caption: `Histograms over examples at each ${p.field}: the segment x → x + δ (the final checkpoint's ${attacks} perturbation) against x → x + r (Gaussian direction of the same L2 norm), evaluated on each checkpoint; ` +
+          `${examples} successfully attacked examples${seeds > 1 ? ` over ${seeds} seeds` : ""} (the study's tables say which split).`,
         spec: {
           data: { values }, facet: { column: { field: "t", type: "ordinal", title: p.title } },
           spec: { width: 180, height: 160, mark: { type: "bar", opacity: 0.55 },

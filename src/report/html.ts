@@ -13,18 +13,24 @@ const doc = (name: string) => new URL(`../../../docs/${name}`, import.meta.url).
 const esc = (s: unknown) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const fmt = (x: number) => (Math.abs(x) >= 1 ? x.toFixed(2) : x.toPrecision(3));
 
-function pair(ours: Cell | null, paper: number | readonly [number, number] | undefined): string {
-  const o = ours === null ? "—" : ours.n === 1 ? fmt(ours.mean) : `${fmt(ours.mean)} ± ${fmt(ours.std)}`;
-  const p = paper === undefined ? "—" : typeof paper === "number" ? fmt(paper) : `${fmt(paper[0])} ± ${fmt(paper[1])}`;
-  return `<td title="n = ${ours?.n ?? 0}">${esc(o)}</td><td class="paper">${esc(p)}</td>`;
-}
+const show = (c: Cell | null) => (c === null ? "—" : c.n === 1 ? fmt(c.mean) : `${fmt(c.mean)} ± ${fmt(c.std)}`);
+const showPaper = (p: number | readonly [number, number] | undefined) => (p === undefined ? "—" : typeof p === "number" ? fmt(p) : `${fmt(p[0])} ± ${fmt(p[1])}`);
+const cell = (c: Cell | null) => `<td title="n = ${c?.n ?? 0}">${esc(show(c))}</td>`;
 
+/** Ours beside the reference's numbers (the paper's, or those the table names) when it has any; ours alone otherwise. */
 function table({ table: t, labels, ours }: TableData): string {
+  const reference = t.reference ?? "paper";
+  const paired = t.rows.some((r) => r.paper && Object.keys(r.paper).length > 0);
+  const head = paired
+    ? `<tr><th rowspan="2">model</th>${t.columns.map((c) => `<th colspan="2">${esc(c.label)}</th>`).join("")}</tr>
+<tr>${t.columns.map(() => `<th>ours</th><th>${esc(reference)}</th>`).join("")}</tr>`
+    : `<tr><th>model</th>${t.columns.map((c) => `<th>${esc(c.label)}</th>`).join("")}</tr>`;
+  const body = t.rows.map((r, i) => `<tr><th>${esc(labels[i])}</th>${t.columns.map((c, j) =>
+    cell(ours[i]![j]!) + (paired ? `<td class="paper">${esc(showPaper(r.paper?.[c.label]))}</td>` : "")).join("")}</tr>`).join("\n");
   return `<section id="table-${esc(t.id)}"><h3>${esc(t.title)}</h3>
-<p>Ours: mean ± std over the best checkpoints' rows${t.attack ? ` (attack ${esc(t.attack)})` : ""}, examples of all seeds pooled; paper: as reported. Hover a cell for n.</p>
-<table><thead><tr><th rowspan="2">model</th>${t.columns.map((c) => `<th colspan="2">${esc(c.label)}</th>`).join("")}</tr>
-<tr>${t.columns.map(() => "<th>ours</th><th>paper</th>").join("")}</tr></thead>
-<tbody>${t.rows.map((r, i) => `<tr><th>${esc(labels[i])}</th>${t.columns.map((c, j) => pair(ours[i]![j]!, r.paper?.[c.label])).join("")}</tr>`).join("\n")}</tbody></table></section>`;
+<p>Ours: mean ± std over the best checkpoints' rows${t.attack ? ` (attack ${esc(t.attack)})` : ""}, examples of all seeds pooled${paired ? `; ${esc(reference)}: as reported` : ""}. Hover a cell for n.</p>
+${t.note ? `<p>${esc(t.note)}</p>\n` : ""}<table><thead>${head}</thead>
+<tbody>${body}</tbody></table></section>`;
 }
 
 function summary(s: QuantitySummary, label: (key: string) => string): string {

@@ -52,6 +52,22 @@ export class Study {
     return this.db.query(sql, params);
   }
 
+  /**
+   * The study's minimal-norm attacks (ε null: each finds the smallest δ it can) by key, with the
+   * norm they minimise. Only their ‖δ‖ says something about the model; a fixed-ε attack's is ε by design.
+   */
+  minimalNormAttacks(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const j of this.info.spec.jobs) {
+      if (j.kind !== "measure") continue;
+      // A measure job's attacks as its spec writes them (attacks/registry.ts's AttackRef, read as plain JSON).
+      type Ref = { key: string; attack: { norm: string; eps?: number | null } };
+      const i = j.inputs as { attack?: Ref; extraAttacks?: Ref[] };
+      for (const a of [...(i.attack ? [i.attack] : []), ...(i.extraAttacks ?? [])]) if (a.attack.eps === null) out.set(a.key, a.attack.norm);
+    }
+    return out;
+  }
+
   /** Display label of a model key (the key itself for a model study.json does not list). */
   label(key: string): string {
     return this.models.find((m) => m.key === key)?.label ?? key;

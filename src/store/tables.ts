@@ -24,6 +24,10 @@ export interface Table {
   attack: string;
   columns: TableColumn[];
   rows: TableRow[];
+  /** What the numbers come from (split, examples, attack) and how to read them. */
+  note?: string;
+  /** Whose numbers the rows' `paper` values are (default "paper"). */
+  reference?: string;
 }
 
 export interface Cell {

@@ -27,7 +27,8 @@ export function loadCheckpointModel(run: RunDir, config: RunConfig, checkpoint: 
 
 /** The first `examples` examples of a split of the run's dataset (inputs float in [0,1]). */
 export function loadExamples(run: RunDir, config: RunConfig, split: Split, examples: number, dataDir?: string): Dataset {
-  const ds = loadSplit(resolveRef(config.dataset, run.path), split, examples, dataDir);
+  // The data folder the run was trained from, unless the caller names another.
+  const ds = loadSplit(resolveRef(config.dataset, run.path), split, examples, dataDir ?? config.dataset.dataDir);
   return torch.tidy(() => {
     const x = ds.images.dtype === "uint8" ? ds.images.to("float32").div(255) : ds.images.to("float32");
     const out = { ...ds, images: x };

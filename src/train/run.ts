@@ -1,7 +1,8 @@
 // One model trained on one dataset into a run folder, from a plain settings object: what
 // `advdyn train` and every study's training jobs call. The run folder's run.json records the
 // settings, so the run rebuilds its model and data alone (see runData).
-import { DataLoader, type DatasetRef, dataIdentity, loadSplit, resolveRef } from "../data/index.js";
+import { resolve as resolvePath } from "node:path";
+import { DataLoader, type DatasetRef, dataIdentity, datasetFiles, loadSplit, resolveRef } from "../data/index.js";
 import { createModel, describeModel } from "../models/index.js";
 import type { Module } from "../nn/module.js";
 import { Adam } from "../optim/adam.js";
@@ -41,6 +42,8 @@ export interface RunConfig {
     testExamples: number;
     /** SHA-256 of the set's files ('' for generated sets): other data, another run. */
     identity: string;
+    /** The data folder the run was trained from (when one was given), where commands on the run look first. */
+    dataDir?: string;
   };
   epochs: number;
   batchSize: number;
@@ -62,13 +65,14 @@ export interface TrainRunOptions {
 }
 
 /**
- * Whether `next` continues the run `existing`: only the epoch count grew, and the learning-rate
- * schedule does not depend on it (cosine does), so the epochs trained so far are those a longer
- * run would have trained, and training goes on from the last one.
+ * Whether `next` continues the run `existing`: the same data (by identity) from another folder, or
+ * the epoch count grew and the learning-rate schedule does not depend on it (cosine does), so the
+ * epochs trained so far are those a longer run would have trained, and training goes on from the last one.
  */
 export function continues(existing: RunConfig, next: RunConfig): boolean {
-  const d = firstDifference({ ...existing, epochs: 0 }, { ...next, epochs: 0 });
-  return d === undefined && next.epochs > existing.epochs && next.optim.schedule !== "cosine";
+  const essential = (c: RunConfig) => ({ ...c, epochs: 0, dataset: { ...c.dataset, dataDir: undefined } });
+  if (firstDifference(essential(existing), essential(next)) !== undefined) return false;
+  return next.epochs === existing.epochs || (next.epochs > existing.epochs && next.optim.schedule !== "cosine");
 }
 
 /** Trains (or resumes, or finds finished, or continues with more epochs) the run in `out`; returns its checkpoint index and configuration. */
@@ -92,6 +96,7 @@ export function trainRun(out: string, s: RunSettings, o: TrainRunOptions = {}): 
       dataset: {
         name: s.dataset.name, ...(s.dataset.options ? { options: s.dataset.options } : {}),
         trainExamples: trainSet.labels.shape[0]!, testExamples: testSet.labels.shape[0]!, identity: dataIdentity(dataset, o.dataDir),
+        ...(o.dataDir && datasetFiles(dataset.name, { ...dataset.options, dataDir: o.dataDir }).length ? { dataDir: resolvePath(o.dataDir) } : {}),
       },
       epochs: s.epochs, batchSize: s.batchSize, seed: s.seed, augment: s.augment ?? false, optim,
       checkpointEveryIters: s.checkpointEveryIters ?? 0, earlyEpochs: s.earlyEpochs ?? 1,

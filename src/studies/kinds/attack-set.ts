@@ -83,7 +83,8 @@ export const attackSet: JobKind = {
     // data the examples are read from now (the data folder may differ from the one it was trained on).
     const run = new RunDir(join(env.root, i.run));
     const config = readRunConfig(run);
-    return jobKey({ config, checkpoint: findCheckpoint(run, i.checkpoint), data: dataIdentity(resolveRef(config.dataset, run.path), env.dataDir) });
+    const { dataDir, ...dataset } = config.dataset;
+    return jobKey({ config: { ...config, dataset }, checkpoint: findCheckpoint(run, i.checkpoint), data: dataIdentity(resolveRef(dataset, run.path), env.dataDir ?? dataDir) });
   },
   run(ctx: JobContext) {
     const i = ctx.spec.inputs as unknown as AttackSetInputs;

@@ -1,21 +1,21 @@
 // `measure`: one checkpoint of a run, attacked with the study's attack (and further attacks, e.g.
 // minimal-norm ones for the dynamics), the perturbations' spectra summarised per example, β of
-// linear models, the transfer of the best checkpoint's perturbations, ReLU flips and roughness
-// along adversarial vs random segments, layer spectra. Rows go to the results; the tensors the
-// report draws (mean spectra, examples, β) to <id>/<attack key>.safetensors.
+// linear models, the transfer of the final checkpoint's perturbations, ReLU flips and roughness
+// along the final checkpoint's adversarial vs random segments, layer spectra. Rows go to the
+// results; the tensors the report draws (mean spectra, examples, β) to <id>/<attack key>.safetensors.
 //
 // A spec with `checkpoints: "best" | "all"` is a template: once its run is trained it becomes one
-// job per checkpoint, the best first, the others depending on it when they need its perturbations.
+// job per checkpoint, the final one (paper A's "final model") first when the others need its
+// perturbations, which they then depend on.
 import { mkdirSync } from "node:fs";
 import { join, relative } from "node:path";
 import { attackBatches, type BatchAttackResult } from "../../attacks/batch.js";
 import { type AttackRef, attackEpsilons, createAttack, resolveAttack } from "../../attacks/registry.js";
-import { centredSpectrum, layerSpectra, linearPredictor, linearityGap, matchedRandom, meanSpectrum, pathAnalysis, summarizeSpectrum } from "../../analysis/index.js";
+import { centredSpectrum, layerSpectra, linearPredictor, linearityGap, matchedRandom, meanSpectrum, minMaxLuminance, pathAnalysis, summarizeSpectrum } from "../../analysis/index.js";
 import type { Dataset, Split } from "../../data/index.js";
 import { AttackModel } from "../../nn/attack-model.js";
 import type { Module } from "../../nn/module.js";
 import { type CheckpointInfo, RunDir } from "../../store/run.js";
-import type { JobSpec } from "../../store/study-folder.js";
 import * as torch from "../../torch/index.js";
 import type { Tensor } from "../../torch/index.js";
 import { loadCheckpointModel, loadExamples, readRunConfig } from "../../train/run-model.js";
@@ -45,10 +45,13 @@ export interface MeasureInputs {
   attack: StudyAttack;
   /** More attacks on the same examples (the dynamics' minimal-norm attacks), rows under their keys. */
   extraAttacks: { key: string; attack: AttackRef }[];
-  /** Success of the best checkpoint's perturbations on this checkpoint. */
+  /** Success of the final checkpoint's perturbations (of `attack`) on this checkpoint. */
   transfer: boolean;
-  /** ReLU flips and roughness at these epochs' checkpoints. */
-  breakpoints: { epochs: number[]; examples: number; points: number } | null;
+  /**
+   * ReLU flips and roughness at these epochs' checkpoints, along segments x → x + δ with δ from
+   * `attack` run on the final checkpoint (paper A: 1000 test images), and along matched random ones.
+   */
+  breakpoints: { epochs: number[]; points: number; attack: StudyAttack } | null;
   /** Singular values of every layer at the best checkpoint. */
   layerSpectra: boolean;
   /** Measure β (exactly linear models). */
@@ -96,7 +99,7 @@ function perturbationRows(rows: Rows, attack: string, x: Tensor, delta: Tensor, 
   return tensors;
 }
 
-/** β of each attacked example's predicted class; luminance DFT norms, also of unit-L2 β (paper A, Table 1). */
+/** β of each attacked example's predicted class; luminance DFT norms of β as it is, of unit-L2 β and of min–max scaled β (paper A, Table 1's scale). */
 function betaRows(rows: Rows, attack: string, module: Module, model: AttackModel, x: Tensor): Map<string, Tensor> {
   const shape = x.shape.slice(1);
   rows.scalar(attack, "linearity_gap", linearityGap(module, shape));
@@ -109,6 +112,10 @@ function betaRows(rows: Rows, attack: string, module: Module, model: AttackModel
   rows.perExample(attack, "beta_hat_l2", all, numbers(s.l2));
   const unit = summarizeSpectrum(perExample.div(perExample.flatten(1).norm(2, 1).clamp(1e-30).reshape(-1, ...shape.map(() => 1))));
   rows.perExample(attack, "beta_hat_unit_l1", all, numbers(unit.l1));
+  const scaled = summarizeSpectrum(minMaxLuminance(perExample));
+  rows.perExample(attack, "beta_hat_minmax_l1", all, numbers(scaled.l1));
+  rows.perExample(attack, "beta_hat_minmax_l2", all, numbers(scaled.l2));
+  rows.perExample(attack, "beta_hat_minmax_sparsity", all, numbers(scaled.sparsity));
   rows.curve(attack, "beta_radial", numbers(s.radial.mean(0)));
   rows.curve(attack, "beta_angular", numbers(s.angular.mean(0)));
   return new Map([
@@ -118,14 +125,15 @@ function betaRows(rows: Rows, attack: string, module: Module, model: AttackModel
   ]);
 }
 
-/** The best checkpoint's perturbations, which transfer and breakpoints evaluate on other checkpoints. */
-interface BestPerturbations {
+/** The final checkpoint's perturbations of one attack, which transfer and breakpoints evaluate on other checkpoints. */
+interface FinalPerturbations {
   delta: Tensor;
   /** bool [N]: the attack succeeded (paper A's definition). */
   success: Tensor;
-  /** The best checkpoint's class for x + δ. */
+  /** The final checkpoint's class for x + δ. */
   adversarialClass: Tensor;
 }
+const FINAL_KEYS = { delta: "final_delta", success: "final_success", adversarialClass: "final_adversarial_class" } as const;
 
 /** Of a batch attack at one ε: δ, paper A's success, the clean correctness, the adversarial class; the rest is freed. */
 function firstEpsilon(r: BatchAttackResult) {
@@ -137,7 +145,7 @@ function firstEpsilon(r: BatchAttackResult) {
   return out;
 }
 
-function readBestPerturbations(path: string): BestPerturbations {
+function readFinalPerturbations(path: string): FinalPerturbations {
   const { tensors } = torch.loadSafetensors(path);
   const get = (k: string) => {
     const v = tensors.get(k);
@@ -147,7 +155,7 @@ function readBestPerturbations(path: string): BestPerturbations {
     }
     return v;
   };
-  const out = { delta: get("final_delta"), success: get("final_success"), adversarialClass: get("final_adversarial_class") };
+  const out = { delta: get(FINAL_KEYS.delta), success: get(FINAL_KEYS.success), adversarialClass: get(FINAL_KEYS.adversarialClass) };
   for (const [k, t] of tensors) if (!k.startsWith("final_")) t.dispose();
   return out;
 }
@@ -157,10 +165,13 @@ interface MeasureArgs {
   module: Module;
   data: Dataset;
   key: RowKey;
-  /** Absent when measuring the best checkpoint itself. */
-  best?: BestPerturbations;
-  /** This checkpoint's epoch is one of the breakpoint epochs. */
-  breakpoints: boolean;
+  /** The final checkpoint's perturbations of the study's attack; absent when measuring the final checkpoint itself. */
+  final?: FinalPerturbations;
+  /**
+   * The examples of the breakpoint attack and, except at the final checkpoint (which runs the
+   * attack), its perturbations there; `analyse` at the breakpoint epochs.
+   */
+  breakpoints?: { data: Dataset; final?: FinalPerturbations; analyse: boolean };
   progress?: Progress;
 }
 
@@ -171,14 +182,17 @@ function measureCheckpoint(m: MeasureArgs): { rows: Rows; tensors: Map<string, M
   const tensors = new Map<string, Map<string, Tensor>>();
   const x = m.data.images;
   const y = m.data.labels;
-  const run = (ref: AttackRef): BatchAttackResult => {
+  const run = (ref: AttackRef, on: Dataset = m.data, batchSize = a.batchSize): BatchAttackResult => {
     let done = 0;
-    return attackBatches(model, createAttack(ref), x, y, {
-      epsilons: attackEpsilons(ref), batchSize: a.batchSize, seed: m.inputs.seed,
+    return attackBatches(model, createAttack(ref), on.images, on.labels, {
+      epsilons: attackEpsilons(ref), batchSize, seed: m.inputs.seed,
       onBatch: (n) => { m.progress?.tick(n - done); done = n; },
     });
   };
   const pgd = firstEpsilon(run(a.attack));
+  const bp = m.inputs.breakpoints;
+  // At the final checkpoint the breakpoint attack runs here; its δ serve every breakpoint epoch.
+  const bpOwn = m.breakpoints && !m.breakpoints.final ? firstEpsilon(run(bp!.attack.attack, m.breakpoints.data, bp!.attack.batchSize)) : undefined;
   try {
     tensors.set(a.key, torch.tidy(() => perturbationRows(rows, a.key, x, pgd.delta, pgd.success, pgd.cleanCorrect)));
     if (m.inputs.linear) {
@@ -193,37 +207,46 @@ function measureCheckpoint(m: MeasureArgs): { rows: Rows; tensors: Map<string, M
         torch.dispose(r);
       }
     }
-    const best = m.best ?? pgd;
-    if (m.best && m.inputs.transfer) {
+    if (m.final && m.inputs.transfer) {
+      const final = m.final;
       torch.tidy(() => torch.noGrad(() => {
-        // Paper A's success of the best checkpoint's δ on this checkpoint: clean correct and x + δ wrong.
+        // Paper A's success of the final checkpoint's δ on this checkpoint: clean correct and x + δ wrong.
         const clean = model.logits(x).argmax(1).eq(y);
-        const fooled = model.logits(x.add(best.delta).clamp(0, 1)).argmax(1).ne(y);
+        const fooled = model.logits(x.add(final.delta).clamp(0, 1)).argmax(1).ne(y);
         const n = y.shape[0]!;
         const correct = clean.sum().item();
         const success = clean.logicalAnd(fooled).sum().item();
-        const key = `${a.key}@best`;
+        const key = `${a.key}@final`;
         rows.scalar(key, "clean_accuracy", (100 * correct) / n);
         rows.scalar(key, "success_rate", (100 * success) / n);
         rows.scalar(key, "success_rate_on_correct", correct ? (100 * success) / correct : 0);
       }));
     }
-    const bp = m.inputs.breakpoints;
-    if (m.breakpoints && bp) {
-      const ok = indicesOf(best.success).slice(0, bp.examples);
+    if (bpOwn) {
+      const n = m.breakpoints!.data.labels.shape[0]!;
+      const successes = numbers(bpOwn.success).reduce((u, v) => u + v, 0);
+      rows.scalar(bp!.attack.key, "examples", n);
+      rows.scalar(bp!.attack.key, "successes", successes);
+      rows.scalar(bp!.attack.key, "success_rate", (100 * successes) / n);
+    }
+    const reference = m.breakpoints?.final ?? bpOwn;
+    if (m.breakpoints?.analyse && reference) {
+      const { images, labels } = m.breakpoints.data;
+      const ok = indicesOf(reference.success);
+      const key = bp!.attack.key;
       if (ok.length > 0) {
         torch.tidy(() => {
-          const xs = take(x, ok);
-          const d = take(best.delta, ok);
-          const ys = take(y, ok);
-          const adv = take(best.adversarialClass, ok);
+          const xs = take(images, ok);
+          const d = take(reference.delta, ok);
+          const ys = take(labels, ok);
+          const adv = take(reference.adversarialClass, ok);
           using g = new torch.Generator(m.inputs.seed);
           for (const [suffix, direction] of [["adv", d], ["random", matchedRandom(d, g)]] as const) {
-            const p = pathAnalysis(m.module, xs, direction, ys, adv, { points: bp.points });
-            rows.perExample(a.key, `flips_ever_${suffix}`, ok, numbers(p.everFlipped));
-            rows.perExample(a.key, `flips_total_${suffix}`, ok, numbers(p.totalFlips));
-            rows.perExample(a.key, `roughness_true_${suffix}`, ok, numbers(p.roughnessTrue));
-            rows.perExample(a.key, `roughness_adv_${suffix}`, ok, numbers(p.roughnessAdv));
+            const p = pathAnalysis(m.module, xs, direction, ys, adv, { points: bp!.points });
+            rows.perExample(key, `flips_ever_${suffix}`, ok, numbers(p.everFlipped));
+            rows.perExample(key, `flips_total_${suffix}`, ok, numbers(p.totalFlips));
+            rows.perExample(key, `roughness_true_${suffix}`, ok, numbers(p.roughnessTrue));
+            rows.perExample(key, `roughness_adv_${suffix}`, ok, numbers(p.roughnessAdv));
           }
         });
       }
@@ -234,19 +257,21 @@ function measureCheckpoint(m: MeasureArgs): { rows: Rows; tensors: Map<string, M
       });
     }
   } catch (e) {
-    torch.dispose(pgd);
+    torch.dispose([pgd, bpOwn]);
     for (const t of tensors.values()) torch.dispose([...t.values()]);
     throw e;
   }
-  if (m.best === undefined && (m.inputs.transfer || m.inputs.breakpoints !== null)) {
-    const t = tensors.get(a.key)!;
-    t.set("final_delta", pgd.delta);
-    t.set("final_success", pgd.success);
-    t.set("final_adversarial_class", pgd.adversarialClass);
-    torch.dispose(pgd.cleanCorrect);
-  } else {
-    torch.dispose(pgd);
-  }
+  // The final checkpoint keeps the perturbations the other checkpoints evaluate.
+  const keepFinal = (key: string, p: ReturnType<typeof firstEpsilon>) => {
+    const t = tensors.get(key) ?? tensors.set(key, new Map()).get(key)!;
+    t.set(FINAL_KEYS.delta, p.delta);
+    t.set(FINAL_KEYS.success, p.success);
+    t.set(FINAL_KEYS.adversarialClass, p.adversarialClass);
+    torch.dispose(p.cleanCorrect);
+  };
+  if (m.final === undefined && m.inputs.transfer) keepFinal(a.key, pgd);
+  else torch.dispose(pgd);
+  if (bpOwn) keepFinal(bp!.attack.key, bpOwn);
   return { rows, tensors };
 }
 
@@ -259,6 +284,16 @@ function checkAttack(where: string, a: { key?: unknown; attack?: unknown }): voi
   }
 }
 
+function checkStudyAttack(where: string, a: Partial<StudyAttack> | undefined): void {
+  checkAttack(where, a ?? {});
+  if (!Number.isSafeInteger(a!.examples) || a!.examples! < 1) throw new OptionError(`${where}.examples must be an integer ≥ 1`);
+  if (a!.split !== "train" && a!.split !== "test") throw new OptionError(`${where}.split is ${JSON.stringify(a!.split)}; allowed: "train" | "test"`);
+}
+
+/** The last epoch's checkpoint: paper A's "final model", whose perturbations transfer and breakpoints evaluate. */
+const finalCheckpoint = (index: { checkpoints: CheckpointInfo[] }): CheckpointInfo | undefined =>
+  index.checkpoints.filter((c) => c.file === RunDir.epochFile(c.epoch)).at(-1);
+
 export const measure: JobKind = {
   name: "measure",
   summary: "attack one checkpoint of a run and measure the perturbations (spectra, β, transfer, breakpoints, layer spectra)",
@@ -267,9 +302,12 @@ export const measure: JobKind = {
     if (!spec.deps?.run) throw new OptionError(`${spec.id}: a measure job needs the run it measures (deps.run)`);
     if ((i.checkpoints === undefined) === (i.checkpoint === undefined)) throw new OptionError(`${spec.id}: give exactly one of inputs.checkpoints ("best" | "all") and inputs.checkpoint`);
     if (i.checkpoints !== undefined && i.checkpoints !== "best" && i.checkpoints !== "all") throw new OptionError(`${spec.id}: inputs.checkpoints is ${JSON.stringify(i.checkpoints)}; allowed: "best" | "all"`);
-    checkAttack(`${spec.id}: inputs.attack`, i.attack ?? {});
+    checkStudyAttack(`${spec.id}: inputs.attack`, i.attack);
     for (const [k, e] of (i.extraAttacks ?? []).entries()) checkAttack(`${spec.id}: inputs.extraAttacks[${k}]`, e);
-    if (!Number.isSafeInteger(i.attack?.examples) || i.attack!.examples < 1) throw new OptionError(`${spec.id}: inputs.attack.examples must be an integer ≥ 1`);
+    if (i.breakpoints) {
+      checkStudyAttack(`${spec.id}: inputs.breakpoints.attack`, i.breakpoints.attack);
+      if (i.breakpoints.attack.key === i.attack!.key) throw new OptionError(`${spec.id}: inputs.breakpoints.attack.key must differ from inputs.attack.key ('${i.attack!.key}')`);
+    }
   },
   isTemplate: (spec) => (spec.inputs as Partial<MeasureInputs>).checkpoints !== undefined,
   expand(spec, deps) {
@@ -278,15 +316,17 @@ export const measure: JobKind = {
     const i = spec.inputs as unknown as MeasureInputs;
     const index = new RunDir(run.dir).index();
     const best = index.checkpoints.find((c) => c.file === index.best);
-    if (!best) throw new Error(`${new RunDir(run.dir).indexPath}: the run has no best checkpoint; delete ${run.dir} and rerun`);
-    const others = i.checkpoints === "all" ? index.checkpoints.filter((c) => c !== best) : [];
-    const needsBest = i.transfer || i.breakpoints !== null;
+    const final = finalCheckpoint(index);
+    if (!best || !final) throw new Error(`${new RunDir(run.dir).indexPath}: the run has no ${best ? "epoch" : "best"} checkpoint; delete ${run.dir} and rerun`);
+    const needsFinal = i.transfer || i.breakpoints !== null;
+    const measured = i.checkpoints === "all" ? index.checkpoints : [best];
+    const ordered = needsFinal ? [final, ...measured.filter((c) => c !== final)] : measured;
     const { checkpoints: _, ...rest } = i;
-    const job = (c: CheckpointInfo, deps: Record<string, string>): JobSpec => ({
-      id: `${spec.id}/${tag(c)}`, kind: "measure", tags: spec.tags, inputs: { ...rest, checkpoint: c.file }, deps,
-    });
-    const bestJob = job(best, { run: spec.deps!.run! });
-    return [bestJob, ...others.map((c) => job(c, { run: spec.deps!.run!, ...(needsBest ? { best: bestJob.id } : {}) }))];
+    const id = (c: CheckpointInfo) => `${spec.id}/${tag(c)}`;
+    return ordered.map((c) => ({
+      id: id(c), kind: "measure", tags: spec.tags, inputs: { ...rest, checkpoint: c.file },
+      deps: { run: spec.deps!.run!, ...(needsFinal && c !== final ? { final: id(final) } : {}) },
+    }));
   },
   run(ctx: JobContext): JobResult {
     const i = ctx.spec.inputs as unknown as MeasureInputs;
@@ -297,17 +337,23 @@ export const measure: JobKind = {
     const c = index.checkpoints.find((x) => x.file === i.checkpoint);
     if (!c) throw new Error(`${run.indexPath}: no checkpoint ${i.checkpoint}`);
     const data = loadExamples(run, config, i.attack.split, i.attack.examples, ctx.dataDir);
+    const bp = i.breakpoints;
+    const finalDep = ctx.deps.final;
+    // Breakpoints at epoch checkpoints only (the paper's snapshots are epochs).
+    const atBreakpoint = bp !== null && c.file === RunDir.epochFile(c.epoch) && bp.epochs.includes(c.epoch);
+    const isFinal = bp !== null && finalDep === undefined;
+    const read = (attack: StudyAttack) => (finalDep ? readFinalPerturbations(join(finalDep.dir, `${attack.key}.safetensors`)) : undefined);
     const module = loadCheckpointModel(run, config, c);
-    const bestDep = ctx.deps.best;
-    const best = bestDep ? readBestPerturbations(join(bestDep.dir, `${i.attack.key}.safetensors`)) : undefined;
-    const progress = ctx.progress ? new Progress(`measure ${tag(c)}`, data.labels.shape[0]! * (1 + i.extraAttacks.length), "img") : undefined;
+    const final = i.transfer ? read(i.attack) : undefined;
+    const breakpoints = atBreakpoint || isFinal
+      ? { data: loadExamples(run, config, bp!.attack.split, bp!.attack.examples, ctx.dataDir), final: read(bp!.attack), analyse: atBreakpoint }
+      : undefined;
+    const attacked = data.labels.shape[0]! * (1 + i.extraAttacks.length) + (breakpoints && !breakpoints.final ? breakpoints.data.labels.shape[0]! : 0);
+    const progress = ctx.progress ? new Progress(`measure ${tag(c)}`, attacked, "img") : undefined;
     try {
-      const epochCheckpoint = c.file === RunDir.epochFile(c.epoch);
       const m = measureCheckpoint({
-        inputs: i, module, data, best, progress,
+        inputs: i, module, data, final, breakpoints, progress,
         key: { ...ctx.spec.tags, checkpoint: tag(c), epoch: c.epoch, iteration: c.iteration, best: c.file === index.best },
-        // Breakpoints at epoch checkpoints only (the paper's snapshots are epochs).
-        breakpoints: epochCheckpoint && (i.breakpoints?.epochs ?? []).includes(c.epoch),
       });
       const files: string[] = [];
       try {
@@ -324,7 +370,7 @@ export const measure: JobKind = {
       return { rows: m.rows.rows, files, info: { checkpoint: c.file, best: c.file === index.best } };
     } finally {
       module.dispose();
-      torch.dispose([data, best]);
+      torch.dispose([data, final, breakpoints?.data, breakpoints?.final]);
     }
   },
 };
