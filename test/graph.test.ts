@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { studyContents } from "./helpers.js";
+import { debris, studyContents } from "./helpers.js";
 import type { StudySpec } from "../src/store/study-folder.js";
 import { torch } from "../src/index.js";
 
@@ -49,18 +49,6 @@ const study = (dir: string, env: Record<string, string> = {}) =>
 
 
 /** Files left by interrupted writers (temporary names) or a lock, anywhere under dir. */
-function debris(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (d: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(join(d, e.name));
-      else if (/\.tmp-\d+-|^\.lock$/.test(e.name)) out.push(join(d, e.name));
-    }
-  };
-  walk(dir);
-  return out;
-}
-
 /** A study run that stops in the middle of writing the file whose path contains `at`, and waits there to be killed. */
 async function runUntilFault(dir: string, at: string) {
   const child = spawn(process.execPath, studyArgs(dir), { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ADVDYN_FAULT_WRITE: at } });

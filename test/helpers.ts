@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { ResultsDb } from "../src/store/db.js";
@@ -135,4 +135,9 @@ export function writeMnistLike(dataDir: string, name: "mnist" | "fashion-mnist",
     writeFileSync(join(dir, `${prefix}-images-idx3-ubyte.gz`), idx([count, 28, 28], pixels));
     writeFileSync(join(dir, `${prefix}-labels-idx1-ubyte.gz`), idx([count], labels));
   }
+}
+
+/** Temp files and locks left under a folder (a killed writer's debris). */
+export function debris(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => /\.tmp-\d+-|^\.lock$/.test(e.name)).map((e) => join(e.parentPath, e.name));
 }

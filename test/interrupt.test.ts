@@ -10,17 +10,13 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { torch } from "../src/index.js";
-import { studyContents } from "./helpers.js";
+import { debris, studyContents } from "./helpers.js";
 
 const bin = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 const root = mkdtempSync(join(tmpdir(), "advdyn-interrupt-"));
 after(() => rmSync(root, { recursive: true, force: true }));
 
 /** Temporary files and locks anywhere under dir. */
-function debris(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => /\.tmp-\d+-|^\.lock$/.test(e.name)).map((e) => join(e.parentPath, e.name));
-}
-
 /** Starts advdyn; resolves once `ready` holds (polled), with the child and its output so far. */
 async function startUntil(args: string[], ready: (out: { stdout: string; stderr: string }) => boolean, env: Record<string, string> = {}) {
   const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env } }) as ChildProcessWithoutNullStreams;

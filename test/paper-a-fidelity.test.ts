@@ -18,7 +18,7 @@ import { studySpec } from "../src/studies/catalog.js";
 import type { MeasureInputs, TrainInputs } from "../src/studies/kinds/index.js";
 import { checkOrderings } from "../src/studies/orderings.js";
 import { PAPER_A_MODELS, paperModel } from "../src/studies/paper-a-models.js";
-import { STUDY_NAMES } from "../src/studies/spec.js";
+import { PAPER_A_STUDIES } from "../src/studies/spec.js";
 import { torch } from "../src/index.js";
 import { assertClose, f64, queryStudy, values, writeMnistLike } from "./helpers.js";
 
@@ -36,7 +36,7 @@ const measureInputs = (j: JobSpec) => j.inputs as unknown as MeasureInputs;
 test("one definition of each paper model: every study and scale trains it as PAPER_A_MODELS says; deep BWC has 32 channels", () => {
   assert.equal(paperModel("bwconv-deep-linear").options.channels, 32);
   assert.equal(paperModel("bwconv-linear").options.channels, 3);
-  for (const name of STUDY_NAMES) {
+  for (const name of PAPER_A_STUDIES) {
     for (const scale of ["smoke", "demo", "paper"] as const) {
       for (const j of studySpec(name, { scale }).jobs.filter((x) => x.kind === "train")) {
         const p = PAPER_A_MODELS.find((m) => m.key === j.tags.model);
@@ -73,14 +73,14 @@ test("breakpoints: paper A's 1000 test images attacked at the final checkpoint; 
   assert.deepEqual([m.breakpoints!.attack.split, m.breakpoints!.attack.examples, m.breakpoints!.points], ["test", 1000, 100]);
   assert.deepEqual(m.breakpoints!.epochs, [0, 5, 10, 20, 25, 40]);
   assert.match(spec.tables[0]!.note!, /first 100 training images.*Breakpoints: .*first 1000 test images, attacked at the final checkpoint/);
-  for (const name of STUDY_NAMES.filter((n) => n !== "hidden-shortcut" && n !== "dynamics")) {
+  for (const name of PAPER_A_STUDIES.filter((n) => n !== "hidden-shortcut" && n !== "dynamics")) {
     for (const t of studySpec(name, { scale: "paper" }).tables.filter((x) => x.attack)) assert.match(t.note ?? "", /on the first 2000 test images/, `${name} ${t.id}`);
   }
 });
 
 test("every study on every dataset: each model builds for 28×28 grayscale and 100-class inputs (VGG19 too)", () => {
   const built = new Set<string>();
-  for (const name of STUDY_NAMES) {
+  for (const name of PAPER_A_STUDIES) {
     for (const dataset of ["mnist", "cifar100"] as const) {
       const shape = imageShape({ name: dataset });
       for (const j of studySpec(name, { scale: "paper", datasets: [dataset] }).jobs.filter((x) => x.kind === "train")) {

@@ -67,7 +67,7 @@ export class CarliniWagnerL2 extends MinimizationAttack {
   }
 
   protected minimize({ model, inputs: x0, criterion }: MinimizeContext): Tensor {
-    const [lo, hi] = model.bounds;
+    const [lo, hi] = model.finiteBounds("Carlini-Wagner");
     const [a, b] = [(lo + hi) / 2, (hi - lo) / 2];
     const n = x0.shape[0]!;
     const kd = (t: Tensor) => atleastKd(t, x0.ndim);

@@ -49,7 +49,7 @@ export class DDN extends MinimizationAttack {
 
   protected minimize({ model, inputs: x, criterion, generator }: MinimizeContext): Tensor {
     const n = x.shape[0]!;
-    const [lo, hi] = model.bounds;
+    const [lo, hi] = model.finiteBounds("DDN");
     const kd = (t: Tensor) => atleastKd(t, x.ndim);
     const sign = criterion.targeted ? -1 : 1;
     const classes = criterion.classes;

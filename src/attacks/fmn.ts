@@ -98,7 +98,7 @@ export class FMN extends MinimizationAttack {
   protected minimize({ model, inputs: x, criterion }: MinimizeContext): Tensor {
     const norm = this.distance;
     const n = x.shape[0]!;
-    const [lo, hi] = model.bounds;
+    const [lo, hi] = model.finiteBounds("FMN");
     const kd = (t: Tensor) => atleastKd(t, x.ndim);
     const opts = { dtype: x.dtype, device: x.device };
     // The largest perturbation the bounds allow: ε never needs to exceed it.

@@ -1,4 +1,4 @@
-// `advdyn study NAME|SPEC.json`: one of paper A's experiments, or a study graph written by hand,
+// `advdyn study NAME|SPEC.json`: one of the papers' experiments, or a study graph written by hand,
 // resumable, with its tables printed beside the paper's.
 import { existsSync } from "node:fs";
 import { basename } from "node:path";
@@ -8,6 +8,7 @@ import type { StudySpec } from "../store/study-folder.js";
 import type { Cell } from "../store/tables.js";
 import { type CatalogOptions, studySpec } from "../studies/catalog.js";
 import type { StudyResult } from "../studies/runner.js";
+import { THEORY_SWEEPS } from "../studies/paper-b.js";
 import { SCALES, STUDY_NAMES, type StudyName } from "../studies/spec.js";
 import { readJson } from "../util/json.js";
 import { deviceOption, integer, list, number } from "./options.js";
@@ -98,8 +99,8 @@ const studyArg = (v: string): string => {
 
 export function studyCommand(): Command {
   const cmd = new Command("study")
-    .summary("run one of paper A's experiments, or a study graph you wrote (resumable)")
-    .description("Run a study: a graph of jobs (train, measure, attack-set, derive-dataset, evaluate) into a study folder, skipping what is done; " +
+    .summary("run one of the papers' experiments (A: six studies; B: perturbation-theory), or a study graph you wrote (resumable)")
+    .description("Run a study: a graph of jobs (train, measure, attack-set, derive-dataset, evaluate, perturbation-theory) into a study folder, skipping what is done; " +
       "print its tables beside the paper's. SPEC.json is a graph written by hand ({ study, jobs: [{ id, kind, tags, inputs, deps }], models, tables }; docs/studies.md).")
     .argument("<study>", `${STUDY_NAMES.join(" | ")}, or SPEC.json`, studyArg)
     .addOption(new Option("--scale <scale>", "smoke: seconds; demo: about a minute on 2 cores; paper: the paper's settings").choices(SCALES).default("demo"))
@@ -114,6 +115,8 @@ export function studyCommand(): Command {
     .option("--attack-steps <n>", "override the scale's attack steps", integer(1))
     .option("--attack-examples <n>", "override the scale's attacked examples", integer(1))
     .option("--attack-stepsize <s,...>", "PGD's absolute step (default 0.01, paper A's code; its Table 6 says 0.1); several: the tables for each", list(number(0, true), "numbers > 0"))
+    .addOption(new Option("--sweep <axis>", "perturbation-theory: sweep one axis around the defaults (d: dimension, n: natural samples, nadv: noise samples, eps: budget)").choices(THEORY_SWEEPS))
+    .option("--iterations <n>", "perturbation-theory: full-batch iterations of each training (default: the scale's)", integer(1))
     .option("--data-dir <dir>", "where real datasets live (default ~/.advdyn/data)")
     .option("--verify", "check the SHA-256 of every output of the finished jobs (not only its size) and redo the damaged ones")
     .addOption(deviceOption())

@@ -21,7 +21,10 @@ export interface Preprocessing {
 }
 
 export interface AttackModelOptions {
-  /** The range inputs live in, default [0, 1]; attacks clip to it and refuse inputs outside it. */
+  /**
+   * The range inputs live in, default [0, 1]; attacks clip to it and refuse inputs outside it.
+   * [−Infinity, Infinity]: unbounded inputs (paper B's Gaussian data), for the attacks that need no box.
+   */
   readonly bounds?: Bounds;
   readonly preprocessing?: Preprocessing;
 }
@@ -69,8 +72,8 @@ export class AttackModel {
 
   constructor(module: Module, options: AttackModelOptions = {}) {
     const [lo, hi] = options.bounds ?? [0, 1];
-    if (!(Number.isFinite(lo) && Number.isFinite(hi) && lo < hi)) {
-      throw new RangeError(`bounds: expected finite [lower, upper] with lower < upper, got ${JSON.stringify(options.bounds)}`);
+    if (!(typeof lo === "number" && typeof hi === "number" && lo < hi && lo !== Infinity && hi !== -Infinity)) {
+      throw new RangeError(`bounds: expected [lower, upper] with lower < upper (±Infinity for none), got ${JSON.stringify(options.bounds)}`);
     }
     const p = options.preprocessing;
     if (p) {
@@ -83,6 +86,12 @@ export class AttackModel {
     this.module = module;
     this.bounds = Object.freeze([lo, hi] as const);
     this.preprocessing = p;
+  }
+
+  /** The bounds, for attacks that work inside a finite box (they refuse unbounded inputs by name). */
+  finiteBounds(attack: string): Bounds {
+    if (!this.bounds.every(Number.isFinite)) throw new RangeError(`${attack} needs finite input bounds; the model's are [${this.bounds.join(", ")}]`);
+    return this.bounds;
   }
 
   /** Whether the module returns one value per example (known after the first forward pass). */

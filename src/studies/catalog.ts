@@ -10,7 +10,8 @@ import type { JobSpec, ModelEntry, StudySpec } from "../store/study-folder.js";
 import type { Table, TableColumn, TableRow } from "../store/tables.js";
 import type { MeasureInputs, StudyAttack, TrainInputs } from "./kinds/index.js";
 import { PAPER_A_MODELS, type PaperModel, type PaperValue } from "./paper-a-models.js";
-import type { Scale, StudyName } from "./spec.js";
+import { type TheorySweep, perturbationTheorySpec } from "./paper-b.js";
+import type { PaperAStudy, Scale, StudyName } from "./spec.js";
 
 export interface CatalogOptions {
   scale: Scale;
@@ -27,6 +28,9 @@ export interface CatalogOptions {
   attackExamples?: number;
   /** PGD's absolute step sizes (default the code's 0.01): the first is the study's attack, each further one adds its own tables. */
   attackStepsizes?: number[];
+  /** perturbation-theory: the axis swept around the defaults, and the full-batch iterations. */
+  sweep?: TheorySweep;
+  iterations?: number;
 }
 
 interface ScaleSettings {
@@ -63,7 +67,7 @@ interface Part {
 
 /** Paper A's studies in compact form, expanded into their job graph by paperAJobs. */
 interface Built {
-  study: StudyName;
+  study: PaperAStudy;
   scale: Scale;
   description: string;
   datasets: (DatasetEntry & Part)[];
@@ -289,6 +293,7 @@ function paperAJobs(b: Built): JobSpec[] {
 }
 
 export function studySpec(study: StudyName, o: CatalogOptions): StudySpec {
+  if (study === "perturbation-theory") return perturbationTheorySpec(o);
   const b = scaledSettings(study, o);
   if (o.models) {
     const known = [...new Set(b.datasets.flatMap((d) => d.models.map((m) => m.key)))];
@@ -306,7 +311,7 @@ export function studySpec(study: StudyName, o: CatalogOptions): StudySpec {
   return { study: b.study, scale: b.scale, description: b.description, models: [...models.values()], tables: b.datasets.flatMap((d) => d.tables), jobs: paperAJobs(b) };
 }
 
-const DESCRIPTIONS: Record<StudyName, string> = {
+const DESCRIPTIONS: Record<PaperAStudy, string> = {
   ifr: "Paper A, v1 Tables 1, 2, 4: implicit Fourier regularisation — spectra of PGD perturbations and of linear models' predictors β",
   "init-scale": "Paper A, v1 Fig. 11: init scale α ∈ {0.1, 1, 10} — larger α, higher-frequency and sparser δ̂",
   "kernel-size": "Paper A, later versions: kernel-size sweep — smaller kernels, higher-frequency δ̂; k = image side behaves like full-width conv",
@@ -343,7 +348,7 @@ function stepTables(tables: Table[], extra: { key: string; step: number }[]): Ta
   })))]);
 }
 
-function scaledSettings(study: StudyName, o: CatalogOptions): Built {
+function scaledSettings(study: PaperAStudy, o: CatalogOptions): Built {
   const s = SCALE[o.scale];
   const names = o.datasets?.length ? o.datasets : [s.dataset];
   const real = (name: DatasetName) => name !== "fourier-classes" && o.scale !== "paper";

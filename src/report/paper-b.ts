@@ -1,0 +1,104 @@
+// Paper B's figures, from the perturbation-theory jobs' rows and maps files: the accuracy of g
+// ("Adversarial") and h ("Noise") on D against the swept axis, drawn as the paper does (y from 0.4
+// to 1.05), and the decision maps of f, g and h on the plane of u₁, u₂ with D projected onto it.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { Figure } from "./figures.js";
+import type { Ctx } from "./figures.js";
+import { dataUri, heatmapPng } from "./image.js";
+import { type VlSpec, renderSvg } from "./vega.js";
+
+const NORM_LABEL: Record<string, string> = { l0: "L0", l2: "L2", linf: "L∞" };
+const AXES = ["d", "n", "nAdv", "eps"] as const;
+const AXIS_TITLE: Record<(typeof AXES)[number], string> = { d: "dimension d", n: "natural samples N", nAdv: "noise samples N^adv", eps: "ε (L0: share of coordinates)" };
+const NETWORKS = [["f", "f (standard)"], ["g", "g (adversarial noise)"], ["h", "h (raw noise)"]] as const;
+const PANEL_PX = 220;
+
+/** Accuracy on D against the swept axis, one panel per norm, one line per network and noise. */
+export async function theorySweepFigures(ctx: Ctx): Promise<Figure[]> {
+  const models = ctx.study.models.filter((m) => m.name === "onehidden" && m.group);
+  const axis = AXES.find((k) => new Set(models.map((m) => m.options[k])).size > 1);
+  if (!axis) return [];
+  const rows = await ctx.study.query(
+    `SELECT model, attack, quantity, avg(value) AS value, count(*) AS n FROM results WHERE dataset = ? AND quantity IN ('acc_g', 'acc_h') GROUP BY model, attack, quantity ORDER BY model, attack`,
+    [ctx.dataset]);
+  const byKey = new Map(models.map((m) => [m.key, m]));
+  const values = rows.filter((r) => byKey.has(String(r.model))).map((r) => {
+    const m = byKey.get(String(r.model))!;
+    return { x: Number(m.options[axis]), norm: NORM_LABEL[String(r.attack)] ?? String(r.attack), noise: String(m.options.noise),
+      network: r.quantity === "acc_g" ? "Adversarial (g)" : "Noise (h)", accuracy: Number(r.value), seeds: Number(r.n) };
+  });
+  if (values.length === 0) return [];
+  const xs = values.map((v) => v.x);
+  const log = Math.min(...xs) > 0 && Math.max(...xs) / Math.min(...xs) >= 20;
+  const spec: VlSpec = {
+    data: { values }, facet: { column: { field: "norm", type: "nominal", title: null, sort: Object.values(NORM_LABEL) } }, resolve: { scale: { x: "independent" } },
+    spec: {
+      width: 220, height: 200, mark: { type: "line", point: true },
+      encoding: {
+        x: { field: "x", type: "quantitative", title: AXIS_TITLE[axis], scale: log ? { type: "log" } : { zero: false } },
+        y: { field: "accuracy", type: "quantitative", title: "accuracy on D", scale: { domain: [0.4, 1.05], clamp: true } },
+        color: { field: "network", type: "nominal", title: null },
+        strokeDash: { field: "noise", type: "nominal", title: "noise" },
+      },
+    },
+  };
+  return [{
+    id: `theory-sweep-${axis}`, section: "theory", title: `Accuracy on the natural data against ${AXIS_TITLE[axis]}`,
+    caption: "Accuracy on D of g (trained only on noise perturbed toward random targets against f) and of h (the same noise and labels, unperturbed), mean over seeds; paper B's Fig. 2 and appendix graphs draw the same axes.",
+    spec, svg: await renderSvg(spec),
+  }];
+}
+
+/** Per cell (lowest seed): the sign maps of f, g and h on s·u₁ + t·u₂, with D's samples projected and coloured by label. */
+export async function theoryMapFigures(ctx: Ctx): Promise<Figure[]> {
+  const out: Figure[] = [];
+  const seen = new Set<string>();
+  for (const job of ctx.study.info.spec.jobs) {
+    if (job.kind !== "perturbation-theory") continue;
+    const model = String(job.tags.model);
+    const norm = String((job.inputs as { norm: string }).norm);
+    const path = join(ctx.study.dir, job.id, "maps.safetensors");
+    if (seen.has(`${model}/${norm}`) || !existsSync(path)) continue;
+    seen.add(`${model}/${norm}`);
+    const { arrays } = ctx.tensors(path);
+    const axis = arrays.get("axis")!.data;
+    const side = axis.length;
+    const [lo, hi] = [axis[0]!, axis[side - 1]!];
+    const accuracy = new Map((await ctx.study.query(
+      "SELECT quantity, avg(value) AS value FROM results WHERE dataset = ? AND model = ? AND attack = ? AND quantity IN ('acc_f', 'acc_g', 'acc_h') GROUP BY quantity",
+      [ctx.dataset, model, norm])).map((r) => [String(r.quantity), Number(r.value)]));
+    const projection = arrays.get("projection")!.data;
+    const labels = arrays.get("labels")!.data;
+    const points = Array.from(labels, (l, i) => ({ s: projection[2 * i]!, t: projection[2 * i + 1]!, label: l > 0 ? "+1" : "−1" }))
+      .filter((p) => p.s >= lo && p.s <= hi && p.t >= lo && p.t <= hi);
+    const panels = NETWORKS.map(([net, title]) => {
+      const map = arrays.get(`map_${net}`)!.data;
+      // Row 0 of the map is t = lo; the image's top row is t = hi.
+      const flipped = new Float32Array(map.length);
+      for (let r = 0; r < side; r++) flipped.set(map.subarray(r * side, (r + 1) * side), (side - 1 - r) * side);
+      const png = heatmapPng(flipped, side, side, [-2.5, 2.5], "viridis");
+      const acc = accuracy.get(`acc_${net}`);
+      const scale = { domain: [lo, hi], nice: false, zero: false };
+      return {
+        title: `${title}${acc === undefined ? "" : `: acc(D) = ${acc.toFixed(3)}`}`, width: PANEL_PX, height: PANEL_PX,
+        layer: [
+          { data: { values: [{ s: lo, t: hi, url: dataUri("image/png", png) }] }, mark: { type: "image", width: PANEL_PX, height: PANEL_PX, align: "left", baseline: "top", aspect: false, aria: false },
+            encoding: { x: { field: "s", type: "quantitative", scale, title: "along u₁" }, y: { field: "t", type: "quantitative", scale, title: "along u₂" }, url: { field: "url", type: "nominal" } } },
+          { data: { values: points }, mark: { type: "point", filled: true, size: 18, aria: false },
+            encoding: { x: { field: "s", type: "quantitative", scale }, y: { field: "t", type: "quantitative", scale }, color: { field: "label", type: "nominal", title: "label of x_n", scale: { domain: ["+1", "−1"], range: ["#d62728", "#ffffff"] } } } },
+        ],
+      } satisfies VlSpec;
+    });
+    const spec: VlSpec = { hconcat: panels };
+    const label = ctx.study.label(model);
+    out.push({
+      id: `theory-map-${model}-${norm}`.replace(/[^A-Za-z0-9._-]+/g, "_"), section: "theory",
+      title: `Decision maps, ${label}, ${NORM_LABEL[norm] ?? norm} perturbations`,
+      caption: "sign of f, g and h at s·u₁ + t·u₂ (u₁, u₂: the normalised mean weight rows of f's units with output weight +1/√m and −1/√m; green: positive, blue: negative), " +
+        "with D's samples whose projection falls inside the window (red: label +1, white: −1). g's map approaching f's while h's does not is paper B's Fig. 3.",
+      spec, svg: await renderSvg(spec),
+    });
+  }
+  return out;
+}
