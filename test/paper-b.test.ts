@@ -8,10 +8,10 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { boundaryMargin, orthogonality, svmDual } from "../src/analysis/boundary.js";
+import { nextClassTargets } from "../src/attacks/criteria.js";
 import { createAttack } from "../src/attacks/registry.js";
 import { createModel } from "../src/models/index.js";
 import { AttackModel } from "../src/nn/attack-model.js";
-import { nextClassTargets as targetedNext } from "../src/attacks/criteria.js";
 import { torch } from "../src/index.js";
 import { jobKind } from "../src/studies/kinds/index.js";
 import { perturbationTheorySpec } from "../src/studies/paper-b.js";
@@ -21,8 +21,6 @@ import { assertClose, debris, f64, queryStudy, studyContents, values } from "./h
 
 const bin = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 const worker = fileURLToPath(new URL("./fixtures/full-batch-worker.js", import.meta.url));
-
-const targetedCriterion = (y: torch.Tensor) => targetedNext(y, 2);
 
 /** N exactly orthogonal rows in d dimensions (a random rotation of scaled basis vectors), norms in [5, 10], ±1 labels. */
 function orthogonalSet(n: number, d: number, seed: number) {
@@ -106,7 +104,7 @@ test("paper B's targeted PGD runs on unbounded (Gaussian) inputs and moves them 
   const y = torch.randint(0, 2, [16], { generator: g });
   const f = createModel("onehidden", { inputShape: [50], width: 10, seed: 1 });
   const model = new AttackModel(f, { bounds: [-Infinity, Infinity] });
-  const crit = targetedCriterion(y);
+  const crit = nextClassTargets(y, 2);
   const r = createAttack({ attack: "paper-b-pgd", norm: "l2", eps: 5, options: { steps: 50 } }).run(model, x, crit, { epsilons: [5] });
   const l2 = values(r.norms.l2);
   assert.ok(l2.every((n) => n <= 5 + 1e-4) && Math.max(...l2) > 4, `‖δ‖₂ up to ε: ${l2}`);

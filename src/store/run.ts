@@ -29,6 +29,10 @@ export interface CheckpointIndex {
   best?: string;
 }
 
+/** The end-of-epoch checkpoints, in order (without the early-iteration ones). */
+export const epochCheckpoints = (index: CheckpointIndex): CheckpointInfo[] =>
+  index.checkpoints.filter((c) => c.file === RunDir.epochFile(c.epoch));
+
 export class RunDir {
   constructor(readonly path: string) {}
 

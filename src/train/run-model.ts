@@ -3,7 +3,7 @@ import { type Dataset, type Split, loadSplit, resolveRef } from "../data/index.j
 import { createModel } from "../models/index.js";
 import type { Module } from "../nn/module.js";
 import { readJson } from "../util/json.js";
-import { type CheckpointInfo, RunDir } from "../store/run.js";
+import { type CheckpointInfo, RunDir, epochCheckpoints } from "../store/run.js";
 import * as torch from "../torch/index.js";
 import type { RunConfig } from "./run.js";
 
@@ -40,7 +40,7 @@ export function loadExamples(run: RunDir, config: RunConfig, split: Split, examp
 /** A checkpoint named "best", "last" (the last epoch) or by its file name. */
 export function findCheckpoint(run: RunDir, which: string): CheckpointInfo {
   const index = run.index();
-  const file = which === "best" ? index.best : which === "last" ? index.checkpoints.filter((c) => c.file === RunDir.epochFile(c.epoch)).at(-1)?.file : which;
+  const file = which === "best" ? index.best : which === "last" ? epochCheckpoints(index).at(-1)?.file : which;
   const c = index.checkpoints.find((x) => x.file === file);
   if (!c) throw new Error(`${run.indexPath}: the run has no ${which === "best" || which === "last" ? `${which} checkpoint` : `checkpoint ${which}`}`);
   return c;
@@ -49,7 +49,7 @@ export function findCheckpoint(run: RunDir, which: string): CheckpointInfo {
 /** Checkpoints chosen by "all", "best", "last" or a comma list of epochs. */
 export function selectCheckpoints(run: RunDir, which: string): CheckpointInfo[] {
   const index = run.index();
-  const epochs = index.checkpoints.filter((c) => c.file === RunDir.epochFile(c.epoch));
+  const epochs = epochCheckpoints(index);
   if (index.checkpoints.length === 0) throw new Error(`${run.indexPath}: the run has no checkpoints yet`);
   if (which === "all") return index.checkpoints;
   if (which === "best") return index.checkpoints.filter((c) => c.file === index.best);

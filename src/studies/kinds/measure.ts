@@ -15,7 +15,7 @@ import { centredSpectrum, layerSpectra, linearPredictor, linearityGap, matchedRa
 import type { Dataset, Split } from "../../data/index.js";
 import { AttackModel } from "../../nn/attack-model.js";
 import type { Module } from "../../nn/module.js";
-import { type CheckpointInfo, RunDir } from "../../store/run.js";
+import { type CheckpointInfo, RunDir, epochCheckpoints } from "../../store/run.js";
 import * as torch from "../../torch/index.js";
 import type { Tensor } from "../../torch/index.js";
 import { loadCheckpointModel, loadExamples, readRunConfig } from "../../train/run-model.js";
@@ -290,10 +290,6 @@ function checkStudyAttack(where: string, a: Partial<StudyAttack> | undefined): v
   if (a!.split !== "train" && a!.split !== "test") throw new OptionError(`${where}.split is ${JSON.stringify(a!.split)}; allowed: "train" | "test"`);
 }
 
-/** The last epoch's checkpoint: paper A's "final model", whose perturbations transfer and breakpoints evaluate. */
-const finalCheckpoint = (index: { checkpoints: CheckpointInfo[] }): CheckpointInfo | undefined =>
-  index.checkpoints.filter((c) => c.file === RunDir.epochFile(c.epoch)).at(-1);
-
 export const measure: JobKind = {
   name: "measure",
   summary: "attack one checkpoint of a run and measure the perturbations (spectra, β, transfer, breakpoints, layer spectra)",
@@ -316,7 +312,8 @@ export const measure: JobKind = {
     const i = spec.inputs as unknown as MeasureInputs;
     const index = new RunDir(run.dir).index();
     const best = index.checkpoints.find((c) => c.file === index.best);
-    const final = finalCheckpoint(index);
+    // The last epoch's checkpoint: paper A's "final model", whose perturbations transfer and breakpoints evaluate.
+    const final = epochCheckpoints(index).at(-1);
     if (!best || !final) throw new Error(`${new RunDir(run.dir).indexPath}: the run has no ${best ? "epoch" : "best"} checkpoint; delete ${run.dir} and rerun`);
     const needsFinal = i.transfer || i.breakpoints !== null;
     const measured = i.checkpoints === "all" ? index.checkpoints : [best];
