@@ -3,6 +3,7 @@ import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { gzipSync } from "node:zlib";
 import { join } from "node:path";
 import { ResultsDb } from "../src/store/db.js";
+import { datasetAvailable } from "../src/data/index.js";
 import { torch } from "../src/index.js";
 import type { Tensor } from "../src/torch/index.js";
 
@@ -141,3 +142,7 @@ export function writeMnistLike(dataDir: string, name: "mnist" | "fashion-mnist",
 export function debris(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => /\.tmp-\d+-|^\.lock$/.test(e.name)).map((e) => join(e.parentPath, e.name));
 }
+
+/** A test's skip reason when Debian's Fashion-MNIST is absent (false when present, or when ADVDYN_REQUIRE_SYSTEM_DATA makes its absence a failure). */
+export const noFashion = !datasetAvailable("fashion-mnist") && !process.env.ADVDYN_REQUIRE_SYSTEM_DATA
+  ? "Fashion-MNIST not installed (apt-get install dataset-fashion-mnist, at /usr/share/datasets/fashion-mnist); set ADVDYN_REQUIRE_SYSTEM_DATA=1 to make this a failure" : false;

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { minMaxLuminance, summarizeSpectrum } from "../src/analysis/index.js";
-import { datasetAvailable, imageShape } from "../src/data/index.js";
+import { imageShape } from "../src/data/index.js";
 import { createModel } from "../src/models/index.js";
 import { ResultsDb } from "../src/store/db.js";
 import type { JobSpec } from "../src/store/study-folder.js";
@@ -20,7 +20,7 @@ import { checkOrderings } from "../src/studies/orderings.js";
 import { PAPER_A_MODELS, paperModel } from "../src/studies/paper-a-models.js";
 import { PAPER_A_STUDIES } from "../src/studies/spec.js";
 import { torch } from "../src/index.js";
-import { assertClose, f64, queryStudy, values, writeMnistLike } from "./helpers.js";
+import { assertClose, f64, noFashion, queryStudy, values, writeMnistLike } from "./helpers.js";
 
 const bin = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 const root = mkdtempSync(join(tmpdir(), "advdyn-paper-a-fidelity-"));
@@ -208,9 +208,6 @@ test("a run remembers its data folder: attack needs no --data-dir; the same data
 // The demo's claim on real images (paper A, v1 Tables 1–2): linear ‖δ̂‖₁ and ‖β̂‖₁/‖β̂‖₂ deep FWC <
 // FWC < FC, ReLU ‖δ̂‖₁ FWC < FC, for each of three seeds. FC < BWC is not asserted: on Fashion-MNIST
 // it depends on how long BWC trains (it flips with 5 epochs or 4000 images; docs/studies.md).
-const FMNIST = "/usr/share/datasets/fashion-mnist";
-const noFashion = !datasetAvailable("fashion-mnist") && !process.env.ADVDYN_REQUIRE_SYSTEM_DATA
-  ? `Fashion-MNIST not installed (apt-get install dataset-fashion-mnist, at ${FMNIST}); set ADVDYN_REQUIRE_SYSTEM_DATA=1 to make this a failure` : false;
 
 test("demo scale on real Fashion-MNIST: paper A's orderings hold for each of three seeds", { skip: noFashion }, async () => {
   const out = join(root, "demo-fmnist");

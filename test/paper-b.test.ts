@@ -1,5 +1,6 @@
-// Paper B's artificial setting: the exponential loss, the SVM dual of f^bdy, the full-batch trainer
-// (resume after kill -9), unbounded attacks, and the paper's central claim at demo scale.
+// Paper B: the artificial setting (the exponential loss, the SVM dual of f^bdy, the full-batch
+// trainer's resume after kill -9, unbounded attacks, the central claim at demo scale) and the
+// real-data study (input normalisation, perturbation sets, resume, the claim on Fashion-MNIST).
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
@@ -14,10 +15,14 @@ import { createModel } from "../src/models/index.js";
 import { AttackModel } from "../src/nn/attack-model.js";
 import { torch } from "../src/index.js";
 import { jobKind } from "../src/studies/kinds/index.js";
-import { perturbationTheorySpec } from "../src/studies/paper-b.js";
+import { perturbationLearningSpec, perturbationTheorySpec } from "../src/studies/paper-b.js";
+import { type AttackSetSummary, sourceExamples } from "../src/studies/kinds/attack-set.js";
+import { readFolderSplit } from "../src/data/folder.js";
+import { RunDir } from "../src/store/run.js";
+import { readRunConfig } from "../src/train/run-model.js";
 import { runStudy } from "../src/studies/runner.js";
 import { exponentialLoss, trainFullBatch } from "../src/train/full-batch.js";
-import { assertClose, debris, f64, queryStudy, studyContents, values } from "./helpers.js";
+import { assertClose, debris, f64, noFashion, queryStudy, studyContents, values } from "./helpers.js";
 
 const bin = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 const worker = fileURLToPath(new URL("./fixtures/full-batch-worker.js", import.meta.url));
@@ -147,14 +152,17 @@ test("perturbation-theory refuses bad cells by field before running", () => {
   assert.throws(bad({ noise: "laplace" }), /inputs\.noise/);
 });
 
-test("perturbation-theory, smoke: kill -9 during the study, then a rerun, gives the uninterrupted results and no debris", async () => {
-  const args = (out: string) => [bin, "study", "perturbation-theory", "--scale", "smoke", "--out", out, "--json"];
-  const reference = join(mkdtempSync(join(tmpdir(), "advdyn-pt-")), "ref");
+/**
+ * Runs `advdyn study NAME --scale smoke` once uninterrupted and once killed (kill -9) at ≥ 2 random
+ * moments and rerun; asserts equal contents and no debris; returns the reference folder.
+ */
+async function killedStudyMatches(name: string): Promise<string> {
+  const args = (out: string) => [bin, "study", name, "--scale", "smoke", "--out", out, "--json"];
+  const reference = join(mkdtempSync(join(tmpdir(), "advdyn-pb-")), "ref");
   const began = performance.now();
   assert.equal(spawnSync(process.execPath, args(reference)).status, 0);
   const seconds = (performance.now() - began) / 1000;
-  const expected = await studyContents(reference);
-  const dir = join(mkdtempSync(join(tmpdir(), "advdyn-pt-")), "cut");
+  const dir = join(mkdtempSync(join(tmpdir(), "advdyn-pb-")), "cut");
   let kills = 0;
   for (let attempt = 0; attempt < 10 && kills < 3; attempt++) {
     const child = spawn(process.execPath, args(dir), { stdio: "ignore" });
@@ -165,8 +173,13 @@ test("perturbation-theory, smoke: kill -9 during the study, then a rerun, gives 
   }
   assert.ok(kills >= 2, `only ${kills} runs were interrupted`);
   assert.equal(spawnSync(process.execPath, args(dir)).status, 0);
-  assert.deepEqual(await studyContents(dir), expected);
+  assert.deepEqual(await studyContents(dir), await studyContents(reference));
   assert.deepEqual(debris(dir), []);
+  return reference;
+}
+
+test("perturbation-theory, smoke: kill -9 during the study, then a rerun, gives the uninterrupted results and no debris", async () => {
+  const reference = await killedStudyMatches("perturbation-theory");
   const rows = await queryStudy(reference, "SELECT model, attack, quantity, value FROM results WHERE quantity IN ('acc_f', 'bdy_agreement') ORDER BY ALL");
   assert.equal(rows.length, 12);
   for (const r of rows) assert.equal(Number(r.value), 1, `${r.model} ${r.attack} ${r.quantity}: f fits D and agrees with f^bdy on it`);
@@ -185,4 +198,60 @@ test("paper B's claim at demo scale (uniform noise, every norm): g trained on pe
     if (r.quantity === "acc_g") assert.ok(v >= 0.9, `${r.attack}: acc(g, D) = ${v}`);
     if (r.quantity === "acc_h") assert.ok(Math.abs(v - 0.5) <= 0.1, `${r.attack}: acc(h, D) = ${v}`);
   }
+});
+
+// ---- perturbation-learning (real images) ----
+
+test("normalize: (x − mean) / std inside the model, the same logits as normalising by hand; inputs outside [0, 1] refused", () => {
+  const g = new torch.Generator(1);
+  const x = torch.rand([4, 1, 28, 28], { generator: g });
+  const inside = createModel("convnet-mnist", { seed: 3, normalize: { mean: [0.286], std: [0.353] } });
+  const plain = createModel("convnet-mnist", { seed: 3 });
+  assertClose(inside.forward(x), values(plain.forward(x.sub(0.286).div(0.353))), 1e-5);
+  assert.throws(() => inside.forward(x.add(0.5)), /normalize: inputs must lie in \[0, 1\], got min 0\.5\d*, max 1\.4\d*/);
+  assert.throws(() => createModel("convnet-mnist", { normalize: { mean: [0.5], std: [0] } as never }), /normalize/);
+  torch.dispose(x);
+  inside.dispose();
+  plain.dispose();
+});
+
+test("perturbation-learning, smoke: every set is x + δ of its source with the targets as labels, in [0, 1]; natural_det targets (y + 1) mod K, natural_rand never y, uniform on noise", async () => {
+  const out = join(mkdtempSync(join(tmpdir(), "advdyn-pl-")), "study");
+  const spec = perturbationLearningSpec({ scale: "smoke" });
+  await runStudy(spec, out, { progress: false });
+  const sets = spec.jobs.filter((j) => j.kind === "attack-set");
+  assert.equal(sets.length, 9);
+  for (const job of sets) {
+    const scenario = String(job.tags.model);
+    const summary = JSON.parse(readFileSync(join(out, job.id, "summary.json"), "utf8")) as AttackSetSummary;
+    const run = new RunDir(join(out, summary.source.run));
+    const source = sourceExamples(run, readRunConfig(run), summary.source);
+    const { tensors } = torch.loadSafetensors(join(out, job.id, "attack.safetensors"));
+    const derived = readFolderSplit(join(out, job.id.replace(/attack$/, "data")), "train");
+    const [y, t] = [values(source.labels), values(tensors.get("targets")!)];
+    assert.deepEqual(values(derived.labels), t, `${job.id}: the labels are the targets`);
+    assertClose(derived.images, values(torch.tidy(() => source.images.add(tensors.get("delta.0")!).clamp(0, 1))), 0, `${job.id}: x + δ`);
+    const [lo, hi] = torch.tidy(() => [derived.images.min().item(), derived.images.max().item()]);
+    assert.ok(lo! >= 0 && hi! <= 1);
+    if (scenario === "natural_det") assert.deepEqual(t, y.map((c) => (c + 1) % source.classes));
+    else assert.ok(t.every((c, i) => c !== y[i]), `${job.id}: a target differs from the label`);
+    assert.equal(summary.source.base, scenario === "uniform" ? "uniform" : "data");
+    torch.dispose([...tensors.values()]);
+    torch.dispose([source, derived]);
+  }
+  const trained = await queryStudy(out, "SELECT DISTINCT dataset, model FROM results WHERE quantity = 'test_accuracy' AND model <> 'source' ORDER BY ALL");
+  assert.equal(trained.length, 9, "a fresh model on each set");
+});
+
+test("perturbation-learning, smoke: kill -9 during the study (derive-dataset, the second trainings), then a rerun, gives the uninterrupted results", async () => {
+  await killedStudyMatches("perturbation-learning");
+});
+
+test("paper B's real-data claim at demo scale on Fashion-MNIST: models trained only on natural_rand or noise perturbation sets beat chance (10 %) by far", { skip: noFashion }, async () => {
+  const out = join(mkdtempSync(join(tmpdir(), "advdyn-pl-demo-")), "study");
+  await runStudy(perturbationLearningSpec({ scale: "demo", datasets: ["fashion-mnist"] }), out, { progress: false });
+  const rows = await queryStudy(out, "SELECT dataset, model, value FROM results WHERE best AND quantity = 'test_accuracy' AND model IN ('natural_rand', 'uniform') ORDER BY ALL");
+  assert.equal(rows.length, 6);
+  // Measured 55–74 % (seed 0); natural_det is not asserted: with the small demo model its sets fool the source model 14–24 % of the time, too weak to override the natural features.
+  for (const r of rows) assert.ok(Number(r.value) >= 40, `${r.dataset} ${r.model}: ${r.value} %`);
 });

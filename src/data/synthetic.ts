@@ -215,6 +215,19 @@ export function hiddenShortcut(base: Dataset, o: HiddenShortcutOptions = {}): Da
   });
 }
 
+// ---- uniform noise images (paper B's noise scenario) ----
+
+/** N images uniform on [0, 1]^shape with labels uniform over the classes (paper B's create.py), from Generator(seed). */
+export function uniformNoise(n: number, shape: readonly number[], classes: number, seed: number): Dataset {
+  positiveInt(n, "n");
+  using g = new torch.Generator(checkSeed(seed));
+  return torch.tidy(() => ({
+    images: torch.rand([n, ...shape], { generator: g }),
+    labels: torch.randint(0, classes, [n], { generator: g }),
+    classes, name: "uniform-noise",
+  }));
+}
+
 // ---- orthogonal (paper B's theory setting) ----
 
 export interface OrthogonalOptions {

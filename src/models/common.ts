@@ -5,6 +5,7 @@ import type { Tensor } from "../torch/tensor.js";
 import { Generator } from "../torch/random.js";
 import type { Module } from "../nn/module.js";
 import { int, optionError, shape, spec, type Resolved, type Schema } from "../util/schema.js";
+import { tensor } from "../torch/ops.js";
 
 /** A registry entry: the option schema and how to build the network from resolved options. */
 export interface ModelDef<S extends Schema> {
@@ -27,6 +28,33 @@ export const seedOptions = () => ({
   seed: int(0)(0, "seed of the initial weights (ignored when a generator is given)"),
   generator: generator.optional("draw the initial weights from this generator (advanced by the draws) instead of a fresh one from seed"),
 });
+
+/** Per-channel mean and std an input is normalised with inside the model. */
+export interface InputNormalization {
+  mean: number[];
+  std: number[];
+}
+
+const finiteList = (v: unknown, positive: boolean) => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "number" && Number.isFinite(x) && (!positive || x > 0));
+const normalization = spec("{ mean: [..], std: [..] } with one number per channel (std > 0), or null", (v) =>
+  v === null ? null : v && typeof v === "object" && finiteList((v as InputNormalization).mean, false) && finiteList((v as InputNormalization).std, true) &&
+    (v as InputNormalization).mean.length === (v as InputNormalization).std.length ? (v as InputNormalization) : undefined);
+
+export const normalizeOption = () => ({
+  normalize: normalization(null, "normalise inputs inside the model, (x − mean) / std (paper B's wrapper; the sets' values are in the data registry); inputs must then lie in [0, 1]"),
+});
+
+/**
+ * (x − mean) / std inside the model, so that checkpoints, attacks and training all see [0, 1]
+ * inputs; inputs outside [0, 1] are refused, as paper B's wrapper asserts.
+ */
+export function normalizeInput(x: Tensor, n: InputNormalization | null): Tensor {
+  if (!n) return x;
+  const [lo, hi] = tidy(() => noGrad(() => [x.min().item(), x.max().item()]));
+  if (!(lo! >= 0 && hi! <= 1)) throw new RangeError(`normalize: inputs must lie in [0, 1], got min ${lo}, max ${hi}`);
+  const shape = [1, n.mean.length, 1, 1];
+  return x.sub(tensor(n.mean, { shape }).to(x.device)).div(tensor(n.std, { shape }).to(x.device));
+}
 
 /** Options of every image classifier. `inputShape` is C, H, W (MNIST: [1, 28, 28]). */
 export const commonOptions = (inputShape: number[]) => ({

@@ -6,7 +6,7 @@ import type { Tensor } from "../torch/tensor.js";
 import { normal } from "../nn/init.js";
 import { Conv2d, Linear } from "../nn/layers.js";
 import { Module } from "../nn/module.js";
-import { commonOptions, convOut, defineModel, reinit_, seedOptions } from "./common.js";
+import { type InputNormalization, commonOptions, convOut, defineModel, normalizeInput, normalizeOption, reinit_, seedOptions } from "./common.js";
 import { int, optionError, positive, shape } from "../util/schema.js";
 
 /**
@@ -47,8 +47,10 @@ export const onehidden = defineModel({
 export class ConvNet extends Module {
   readonly convs: Conv2d[];
   readonly linear: Linear;
-  constructor(o: { inputShape: number[]; classes: number }, generator: Generator) {
+  readonly normalize: InputNormalization | null;
+  constructor(o: { inputShape: number[]; classes: number; normalize: InputNormalization | null }, generator: Generator) {
     super();
+    this.normalize = o.normalize;
     const [c, h, w] = o.inputShape as [number, number, number];
     const specs: [number, number, number, number][] = [[c, 16, 2, 0], [16, 128, 1, 0], [128, 128, 1, 1], [128, 256, 1, 0], [256, 256, 1, 1]];
     const side = (s: number) => Math.floor(specs.reduce((n, [, , stride, padding]) => convOut(n, 3, stride, padding), s) / 9);
@@ -59,7 +61,7 @@ export class ConvNet extends Module {
   }
   forward(x: Tensor): Tensor {
     const [c1, c2, c3, c4, c5] = this.convs as [Conv2d, Conv2d, Conv2d, Conv2d, Conv2d];
-    let h = F.relu(c2.forward(F.relu(c1.forward(x))));
+    let h = F.relu(c2.forward(F.relu(c1.forward(normalizeInput(x, this.normalize)))));
     h = h.add(F.relu(c3.forward(h)));
     h = F.relu(c4.forward(h));
     h = h.add(F.relu(c5.forward(h)));
@@ -69,6 +71,6 @@ export class ConvNet extends Module {
 
 export const convnetMnist = defineModel({
   summary: "paper B's MNIST/Fashion-MNIST ConvNet (5 convs with two residual ReLU branches, avg-pool 9, Linear)",
-  schema: commonOptions([1, 28, 28]),
+  schema: { ...commonOptions([1, 28, 28]), ...normalizeOption() },
   build: (o, g) => new ConvNet(o, g),
 });

@@ -6,7 +6,7 @@ import type { Generator } from "../torch/random.js";
 import type { Tensor } from "../torch/tensor.js";
 import { BatchNorm2d, Conv2d, Dropout, Linear } from "../nn/layers.js";
 import { Module, Sequential } from "../nn/module.js";
-import { commonOptions, convOut, defineModel } from "./common.js";
+import { type InputNormalization, commonOptions, convOut, defineModel, normalizeInput, normalizeOption } from "./common.js";
 import { int, optionError, probability } from "../util/schema.js";
 
 /** Side after the stages' stride-2 3×3 convs (padding 1), then the final average pool. */
@@ -109,8 +109,10 @@ export class WideResNet extends Module {
   readonly layers: Sequential[];
   readonly bn1: BatchNorm2d;
   readonly linear: Linear;
-  constructor(o: { inputShape: number[]; classes: number; depth: number; widenFactor: number; dropout: number }, generator: Generator) {
+  readonly normalize: InputNormalization | null;
+  constructor(o: { inputShape: number[]; classes: number; depth: number; widenFactor: number; dropout: number; normalize: InputNormalization | null }, generator: Generator) {
     super();
+    this.normalize = o.normalize;
     if ((o.depth - 4) % 6 !== 0) throw optionError("wrn-28-10", "depth", o.depth, "6n + 4 (10, 16, 22, 28, …)");
     const n = (o.depth - 4) / 6;
     const [ph, pw] = pooledSide("wrn-28-10", o.inputShape, 2, 8);
@@ -130,7 +132,7 @@ export class WideResNet extends Module {
     this.linear = this.child("linear", new Linear(inPlanes * ph * pw, o.classes, { generator }));
   }
   forward(x: Tensor): Tensor {
-    const h = this.layers.reduce((t, layer) => layer.forward(t), this.conv1.forward(x));
+    const h = this.layers.reduce((t, layer) => layer.forward(t), this.conv1.forward(normalizeInput(x, this.normalize)));
     return this.linear.forward(F.avgPool2d(F.relu(this.bn1.forward(h)), 8).flatten(1));
   }
 }
@@ -142,6 +144,7 @@ export const wrn = defineModel({
     depth: int(10)(28, "total depth 6n + 4 (n wide blocks per stage)"),
     widenFactor: int(1)(10, "k: stage widths 16k, 32k, 64k"),
     dropout: probability(0.3, "dropout between the convs of a block (draws from the global generator)"),
+    ...normalizeOption(),
   },
   build: (o, g) => new WideResNet(o, g),
 });

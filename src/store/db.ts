@@ -19,7 +19,7 @@ export interface ResultRow {
   checkpoint: string;
   epoch: number;
   iteration: number;
-  /** The checkpoint the study's tables use: the epoch with the best test accuracy. */
+  /** The checkpoint the study's tables use: the trained epoch with the best test accuracy. */
   best: boolean;
   /** Attack key ('pgd-linf', 'pgd-linf@best' for transfer), '' for quantities without an attack. */
   attack: string;

@@ -25,7 +25,7 @@ export interface CheckpointInfo {
 
 export interface CheckpointIndex {
   checkpoints: CheckpointInfo[];
-  /** File of the epoch checkpoint with the best test accuracy. */
+  /** File of the trained epoch (the initialisation until one is trained) with the best test accuracy. */
   best?: string;
 }
 
@@ -71,7 +71,10 @@ export class RunDir {
     const idx = this.index();
     const checkpoints = idx.checkpoints.filter((c) => c.file !== info.file).concat(info)
       .sort((a, b) => a.iteration - b.iteration || a.epoch - b.epoch);
-    const epochs = checkpoints.filter((c) => c.file === RunDir.epochFile(c.epoch));
+    // The initialisation is the best only until an epoch is trained: a model trained into worse
+    // than chance (paper B's mislabeled sets can) reports its best trained epoch, not its init.
+    const all = epochCheckpoints({ checkpoints });
+    const epochs = all.length > 1 ? all.filter((c) => c.epoch > 0) : all;
     const best = epochs.reduce<CheckpointInfo | undefined>((b, c) => (b === undefined || c.testAccuracy > b.testAccuracy ? c : b), undefined);
     const next = { checkpoints, best: best?.file };
     writeJson(this.indexPath, next);

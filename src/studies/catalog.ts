@@ -10,7 +10,7 @@ import type { JobSpec, ModelEntry, StudySpec } from "../store/study-folder.js";
 import type { Table, TableColumn, TableRow } from "../store/tables.js";
 import type { MeasureInputs, StudyAttack, TrainInputs } from "./kinds/index.js";
 import { PAPER_A_MODELS, type PaperModel, type PaperValue } from "./paper-a-models.js";
-import { type TheorySweep, perturbationTheorySpec } from "./paper-b.js";
+import { type TheorySweep, perturbationLearningSpec, perturbationTheorySpec } from "./paper-b.js";
 import type { PaperAStudy, Scale, StudyName } from "./spec.js";
 
 export interface CatalogOptions {
@@ -294,6 +294,7 @@ function paperAJobs(b: Built): JobSpec[] {
 
 export function studySpec(study: StudyName, o: CatalogOptions): StudySpec {
   if (study === "perturbation-theory") return perturbationTheorySpec(o);
+  if (study === "perturbation-learning") return perturbationLearningSpec(o);
   const b = scaledSettings(study, o);
   if (o.models) {
     const known = [...new Set(b.datasets.flatMap((d) => d.models.map((m) => m.key)))];

@@ -1,8 +1,13 @@
 // Paper B's experiments (Kumano, Kera & Yamasaki, ICLR 2024; docs/studies.md) as study specs.
 // perturbation-theory: the artificial setting, one `perturbation-theory` job per noise × norm (×
 // sweep value), at the defaults or along one axis (d, N, N^adv, ε) as its Fig. 2 and appendix graphs.
+// perturbation-learning: real images; per dataset a standard model, then per scenario × norm an
+// attack-set → derive-dataset → a fresh model trained on the perturbation set alone.
+import type { AttackRef } from "../attacks/registry.js";
+import { type DatasetName, type DatasetRef, NORMALIZATION, imageShape } from "../data/index.js";
 import type { JobSpec, ModelEntry, StudySpec } from "../store/study-folder.js";
 import type { Table, TableColumn } from "../store/tables.js";
+import type { AttackSetInputs, DeriveInputs, TrainInputs } from "./kinds/index.js";
 import { THEORY_NOISES, THEORY_NORMS, type TheoryInputs } from "./kinds/perturbation-theory.js";
 import type { Scale } from "./spec.js";
 
@@ -143,4 +148,135 @@ export function perturbationTheorySpec(o: TheoryOptions): StudySpec {
     description: "Paper B, §5.1, Fig. 2: networks trained only on adversarially perturbed noise classify the natural data; the pure-noise baseline stays at chance",
     models: [...models.values()], tables, jobs,
   };
+}
+
+// ---- perturbation-learning: real data ----
+
+export interface LearningOptions {
+  scale: Scale;
+  /** Default: the scale's (fourier-classes at smoke and demo, MNIST, Fashion-MNIST and CIFAR-10 at paper scale). */
+  datasets?: DatasetName[];
+  seeds?: number[];
+  epochs?: number;
+  trainExamples?: number;
+  testExamples?: number;
+  attackSteps?: number;
+  attackExamples?: number;
+}
+
+const SCENARIOS = ["natural_rand", "natural_det", "uniform"] as const;
+type Scenario = (typeof SCENARIOS)[number];
+const SCENARIO_LABEL: Record<Scenario, string> = {
+  natural_rand: "natural images, random wrong targets", natural_det: "natural images, targets (y + 1) mod K", uniform: "uniform noise, random targets",
+};
+
+/** Paper B's budgets (its create.py): L0 coordinates changed, L2 and L∞ ε. Other sets take those of a set with as many channels. */
+const BUDGETS: Record<string, Record<Norm, number>> = {
+  mnist: { l0: 10, l2: 2, linf: 0.3 },
+  "fashion-mnist": { l0: 35, l2: 2, linf: 0.3 },
+  cifar10: { l0: 150, l2: 0.5, linf: 0.1 },
+};
+
+interface LearningScale {
+  synthetic: { size: number; train: number; test: number; amplitude: number };
+  /** First N examples of a real set (all at paper scale). */
+  real?: { train: number; test: number };
+  /** Epochs of the standard model and of the models on perturbation sets (paper: per set, below). */
+  epochs: number;
+  steps: number;
+  /** Training images attacked (natural scenarios) and noise images drawn (uniform); all at paper scale. */
+  examples?: number;
+}
+
+const LEARNING_SCALES: Record<Scale, LearningScale> = {
+  smoke: { synthetic: { size: 16, train: 256, test: 64, amplitude: 0.1 }, real: { train: 256, test: 64 }, epochs: 1, steps: 5, examples: 64 },
+  demo: { synthetic: { size: 32, train: 2000, test: 500, amplitude: 0.1 }, real: { train: 2000, test: 500 }, epochs: 5, steps: 20, examples: 1000 },
+  paper: { synthetic: { size: 32, train: 10000, test: 2000, amplitude: 0.1 }, epochs: 0, steps: 100 },
+};
+
+/** The paper's epochs (MNIST 100, Fashion-MNIST and CIFAR-10 200, MNIST/FMNIST noise sets 300) and its learning-rate exceptions (0.01). */
+function paperTraining(dataset: string, scenario: Scenario | "source", norm?: Norm): { epochs: number; lr?: number } {
+  const gray = dataset === "mnist" || dataset === "fashion-mnist";
+  const epochs = gray && scenario === "uniform" ? 300 : dataset === "mnist" ? 100 : 200;
+  const low = gray ? scenario === "uniform" || (scenario !== "source" && norm !== "l0") : scenario === "natural_rand" && norm === "linf";
+  return { epochs, ...(low ? { lr: 0.01 } : {}) };
+}
+
+export function perturbationLearningSpec(o: LearningOptions): StudySpec {
+  const s = LEARNING_SCALES[o.scale];
+  const names = o.datasets?.length ? o.datasets : o.scale === "paper" ? (["mnist", "fashion-mnist", "cifar10"] as DatasetName[]) : (["fourier-classes"] as DatasetName[]);
+  const seeds = o.seeds ?? [0];
+  const paper = o.scale === "paper";
+  const jobs: JobSpec[] = [];
+  const tables: Table[] = [];
+  const models = new Map<string, ModelEntry>();
+  for (const name of names) {
+    const ref: DatasetRef = name === "fourier-classes" ? { name, options: { fourierClasses: s.synthetic } } : { name };
+    const [channels] = imageShape(ref);
+    const budget = BUDGETS[name] ?? BUDGETS[channels === 1 ? "fashion-mnist" : "cifar10"]!;
+    // The paper's networks behind its normalisation wrapper; a small conv net that trains in seconds elsewhere.
+    const net = paper
+      ? { name: channels === 1 ? "convnet-mnist" : "wrn-28-10", options: { normalize: (NORMALIZATION as Record<string, { mean: readonly number[]; std: readonly number[] }>)[name] ?? null } }
+      : { name: "bwconv", options: { channels: 32, activation: "relu" } };
+    const optim = paper ? undefined : { optimizer: "sgd" as const, lr: 0.01, momentum: 0.9, nesterov: true, weightDecay: 5e-4, schedule: "constant" as const };
+    const base: TrainInputs["train"] = {
+      epochs: s.epochs, batchSize: 128, augment: paper && channels === 3,
+      ...(name !== "fourier-classes" && s.real ? { trainExamples: s.real.train, testExamples: s.real.test } : {}),
+      ...(o.trainExamples !== undefined ? { trainExamples: o.trainExamples } : {}),
+      ...(o.testExamples !== undefined ? { testExamples: o.testExamples } : {}),
+    };
+    const training = (scenario: Scenario | "source", norm?: Norm): Pick<TrainInputs, "train" | "optim"> => {
+      const p = paperTraining(name, scenario, norm);
+      return {
+        train: { ...base, epochs: o.epochs ?? (paper ? p.epochs : s.epochs) },
+        ...(optim ? { optim } : p.lr ? { optim: { lr: p.lr } } : {}),
+      };
+    };
+    const entry = (key: string, label: string) => models.set(key, { key, label, name: net.name, options: net.options, linear: false });
+    entry("source", "standard model (trained on the clean set)");
+    for (const sc of SCENARIOS) entry(sc, `trained on ${SCENARIO_LABEL[sc]} + δ`);
+    for (const seed of seeds) {
+      const run = `runs/${name}/source/seed-${seed}`;
+      jobs.push({ id: run, kind: "train", tags: { dataset: name, model: "source", seed }, inputs: { model: net, dataset: ref, seed, ...training("source") } });
+      for (const scenario of SCENARIOS) {
+        for (const norm of THEORY_NORMS) {
+          const tags = { dataset: `${name}-${norm}`, model: scenario, seed };
+          const where = `${name}/${scenario}-${norm}/seed-${seed}`;
+          const attack: AttackRef = { attack: "paper-b-pgd", norm, eps: budget[norm], options: norm === "l0" ? {} : { steps: o.attackSteps ?? s.steps } };
+          const set: AttackSetInputs = {
+            key: `${scenario}-${norm}`, attack, checkpoint: "best", split: "train", examples: o.attackExamples ?? s.examples ?? trainSize(name, base), batchSize: 250,
+            targets: scenario === "natural_det" ? "next" : "random", seed, ...(scenario === "uniform" ? { base: "uniform" } : {}),
+          };
+          jobs.push({ id: `sets/${where}/attack`, kind: "attack-set", tags, inputs: { ...set }, deps: { run } });
+          const derive: DeriveInputs = { labels: "targets" };
+          jobs.push({ id: `sets/${where}/data`, kind: "derive-dataset", tags, inputs: { ...derive }, deps: { set: `sets/${where}/attack` } });
+          jobs.push({ id: `runs/${where}`, kind: "train", tags, inputs: { model: net, dataset: { from: "set" }, seed, ...training(scenario, norm) }, deps: { set: `sets/${where}/data` } });
+        }
+      }
+    }
+    const columns: TableColumn[] = THEORY_NORMS.flatMap((norm) => [
+      { quantity: "test_accuracy", label: `${NORM_LABEL[norm]} acc. %`, dataset: `${name}-${norm}`, attack: "" },
+      { quantity: "fool_rate", label: `${NORM_LABEL[norm]} fool %`, dataset: `${name}-${norm}`, attack: "" },
+    ]);
+    const budgets = `L0 ${budget.l0} coordinates, L2 ε = ${budget.l2}, L∞ ε = ${budget.linf}`;
+    tables.push(
+      { id: `source-${name}`, title: `Standard model — ${name}`, attack: "", columns: [{ quantity: "test_accuracy", label: "test acc. %", dataset: name }], rows: [{ model: "source" }] },
+      {
+        id: `learning-${name}`, title: `Learning from perturbations only — ${name}: clean test accuracy (best epoch)`, attack: "", columns, rows: SCENARIOS.map((model) => ({ model })),
+        note: `Each model is trained only on x + δ with the attack's target labels (${budgets}; paper B's targeted PGD against the standard model, ` +
+          `${o.attackSteps ?? s.steps} steps for L2/L∞), then tested on the clean test set (chance: 100/K % for K classes). ` +
+          "fool %: how often the standard model classifies x + δ as its new label (paper B's check of a set). The paper's table was not published in retrievable form: compare qualitatively (well above chance).",
+      },
+    );
+  }
+  return {
+    study: "perturbation-learning", scale: o.scale,
+    description: "Paper B, §5.2: models trained only on mislabeled adversarial examples or on perturbed noise classify clean test images above chance",
+    models: [...models.values()], tables, jobs,
+  };
+}
+
+/** The training examples a run of the set uses (the attack-set attacks all of them at paper scale). */
+function trainSize(name: DatasetName, train: TrainInputs["train"]): number {
+  return train.trainExamples ?? (name === "cifar10" ? 50000 : name === "fourier-classes" ? LEARNING_SCALES.paper.synthetic.train : 60000);
 }

@@ -1,7 +1,7 @@
 // The studies advdyn runs by name, and their scales.
 export const PAPER_A_STUDIES = ["ifr", "init-scale", "dynamics", "kernel-size", "architectures", "hidden-shortcut"] as const;
 export type PaperAStudy = (typeof PAPER_A_STUDIES)[number];
-export const PAPER_B_STUDIES = ["perturbation-theory"] as const;
+export const PAPER_B_STUDIES = ["perturbation-theory", "perturbation-learning"] as const;
 export const STUDY_NAMES = [...PAPER_A_STUDIES, ...PAPER_B_STUDIES] as const;
 export type StudyName = (typeof STUDY_NAMES)[number];
 export const SCALES = ["smoke", "demo", "paper"] as const;

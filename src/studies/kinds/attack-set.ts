@@ -11,12 +11,13 @@ import { attackBatches } from "../../attacks/batch.js";
 import { TARGET_MODES, type TargetMode } from "../../attacks/criteria.js";
 import { type AttackRef, attackEpsilons, checkTargets, createAttack, resolveAttack } from "../../attacks/registry.js";
 import type { Epsilon } from "../../attacks/types.js";
-import { SPLITS, type Split, dataIdentity, resolveRef } from "../../data/index.js";
+import { type Dataset, SPLITS, type Split, dataIdentity, deriveSeed, resolveRef, uniformNoise } from "../../data/index.js";
 import { AttackModel } from "../../nn/attack-model.js";
 import { RunDir } from "../../store/run.js";
 import type { JobSpec } from "../../store/study-folder.js";
 import * as torch from "../../torch/index.js";
 import { findCheckpoint, loadCheckpointModel, loadExamples, readRunConfig } from "../../train/run-model.js";
+import type { RunConfig } from "../../train/run.js";
 import { writeJson } from "../../util/json.js";
 import { Progress } from "../../util/progress.js";
 import { OptionError } from "../../util/schema.js";
@@ -37,6 +38,20 @@ export interface AttackSetInputs {
   seed: number;
   /** A run outside the store: its folder relative to the root (else deps.run). */
   run?: string;
+  /**
+   * What is attacked: the split's examples (default), or as many images uniform on [0, 1] with
+   * random labels, drawn from `seed` (paper B's noise scenario; its targets: "random").
+   */
+  base?: "data" | "uniform";
+}
+
+/** Where an attack-set's examples come from: the run folder (relative to the root), the split, how many, natural or noise. */
+export interface AttackSource {
+  run: string;
+  split: Split;
+  examples: number;
+  base: "data" | "uniform";
+  seed: number;
 }
 
 /** summary.json: the results per ε, and where the attacked examples came from. */
@@ -48,9 +63,23 @@ export interface AttackSetSummary {
   cleanAccuracy: number;
   perEpsilon: { epsilon: Epsilon; successRate: number; successOnCorrectRate: number; meanL2: number; meanLinf: number }[];
   attack: string;
-  /** The run folder relative to the store's root, and the examples attacked. */
-  source: { run: string; split: Split; examples: number };
+  source: AttackSource;
   targets: TargetMode;
+}
+
+/**
+ * The examples of an attack-set's source (floats in [0, 1]): the first N of the run's split, or
+ * uniform noise images of the split's shape drawn from the seed. derive-dataset reads them again.
+ */
+export function sourceExamples(run: RunDir, config: RunConfig, source: AttackSource, dataDir?: string): Dataset {
+  // Summaries written before the noise option have no base: data.
+  if (source.base !== "uniform") return loadExamples(run, config, source.split, source.examples, dataDir);
+  const one = loadExamples(run, config, source.split, 1, dataDir);
+  try {
+    return uniformNoise(source.examples, one.images.shape.slice(1), one.classes, deriveSeed(source.seed, "attack-set noise"));
+  } finally {
+    torch.dispose(one);
+  }
 }
 
 const runDir = (ctx: { root: string }, spec: JobSpec, depDir?: string) =>
@@ -75,6 +104,7 @@ export const attackSet: JobKind = {
       if (!Number.isSafeInteger(i[k]) || i[k]! < 1) throw new OptionError(`${spec.id}: inputs.${k} must be an integer ≥ 1, got ${JSON.stringify(i[k])}`);
     }
     if (!Number.isSafeInteger(i.seed) || i.seed! < 0) throw new OptionError(`${spec.id}: inputs.seed must be an integer ≥ 0`);
+    if (i.base !== undefined && i.base !== "data" && i.base !== "uniform") throw new OptionError(`${spec.id}: inputs.base is ${JSON.stringify(i.base)}; allowed: data, uniform`);
   },
   identity(spec, env) {
     const i = spec.inputs as unknown as AttackSetInputs;
@@ -91,7 +121,8 @@ export const attackSet: JobKind = {
     const run = new RunDir(runDir(ctx, ctx.spec, ctx.deps.run?.dir));
     const config = readRunConfig(run);
     const c = findCheckpoint(run, i.checkpoint);
-    const data = loadExamples(run, config, i.split, i.examples, ctx.dataDir);
+    const source: AttackSource = { run: relative(ctx.root, run.path) || ".", split: i.split, examples: i.examples, base: i.base ?? "data", seed: i.seed };
+    const data = sourceExamples(run, config, source, ctx.dataDir);
     const module = loadCheckpointModel(run, config, c);
     const model = new AttackModel(module);
     const attack = createAttack(i.attack);
@@ -116,7 +147,7 @@ export const attackSet: JobKind = {
             epsilon, successRate: mean(r.success.select(0, k)), successOnCorrectRate: mean(r.successOnCorrect.select(0, k)),
             meanL2: mean(r.norms.l2.select(0, k)), meanLinf: mean(r.norms.linf.select(0, k)),
           }))),
-          attack: attack.name, source: { run: relative(ctx.root, run.path) || ".", split: i.split, examples: n }, targets: i.targets,
+          attack: attack.name, source: { ...source, examples: n }, targets: i.targets,
         };
         mkdirSync(ctx.dir, { recursive: true });
         const summaryPath = join(ctx.dir, "summary.json");

@@ -7,12 +7,12 @@ import { join, relative } from "node:path";
 import { resolveRef, writeFolderDataset } from "../../data/index.js";
 import { RunDir } from "../../store/run.js";
 import * as torch from "../../torch/index.js";
-import { loadExamples, readRunConfig } from "../../train/run-model.js";
+import { readRunConfig } from "../../train/run-model.js";
 import { readJson } from "../../util/json.js";
 import { OptionError } from "../../util/schema.js";
 import type { JobKind } from "../graph.js";
 import { Rows } from "../rows.js";
-import type { AttackSetSummary } from "./attack-set.js";
+import { type AttackSetSummary, sourceExamples } from "./attack-set.js";
 
 export interface DeriveInputs {
   /** The new labels: the attack's targets, the source model's class for x + δ, or the original labels. */
@@ -40,7 +40,7 @@ export const deriveDataset: JobKind = {
     if (k >= summary.perEpsilon.length) throw new OptionError(`${ctx.spec.id}: inputs.epsilon ${k}, but the attack-set ran ${summary.perEpsilon.length} ε`);
     const run = new RunDir(join(ctx.root, summary.source.run));
     const config = readRunConfig(run);
-    const source = loadExamples(run, config, summary.source.split, summary.source.examples, ctx.dataDir);
+    const source = sourceExamples(run, config, summary.source, ctx.dataDir);
     const { tensors } = torch.loadSafetensors(join(set.dir, "attack.safetensors"));
     try {
       if (i.labels === "targets" && !tensors.has("targets")) throw new OptionError(`${ctx.spec.id}: inputs.labels "targets", but the attack-set's attack was untargeted`);
@@ -67,7 +67,8 @@ export const deriveDataset: JobKind = {
       } finally {
         torch.dispose([built.images, built.labels]);
       }
-      const rows = new Rows({ ...ctx.spec.tags, checkpoint: summary.checkpoint.replace(/\.safetensors$/, ""), epoch: summary.epoch, iteration: summary.iteration, best: false });
+      // The set's one result, which tables read beside the models trained on it.
+      const rows = new Rows({ ...ctx.spec.tags, checkpoint: summary.checkpoint.replace(/\.safetensors$/, ""), epoch: summary.epoch, iteration: summary.iteration, best: true });
       rows.scalar("", "examples", summary.examples);
       rows.scalar("", "fool_rate", built.foolRate);
       rows.curve("", "fool_rate_class", built.perClass);
