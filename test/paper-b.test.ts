@@ -19,6 +19,7 @@ import { perturbationLearningSpec, perturbationTheorySpec } from "../src/studies
 import { type AttackSetSummary, sourceExamples } from "../src/studies/kinds/attack-set.js";
 import { readFolderSplit } from "../src/data/folder.js";
 import { RunDir } from "../src/store/run.js";
+import { buildReport } from "../src/report/index.js";
 import { readRunConfig } from "../src/train/run-model.js";
 import { runStudy } from "../src/studies/runner.js";
 import { exponentialLoss, trainFullBatch } from "../src/train/full-batch.js";
@@ -241,6 +242,16 @@ test("perturbation-learning, smoke: every set is x + δ of its source with the t
   }
   const trained = await queryStudy(out, "SELECT DISTINCT dataset, model FROM results WHERE quantity = 'test_accuracy' AND model <> 'source' ORDER BY ALL");
   assert.equal(trained.length, 9, "a fresh model on each set");
+  // The report shows each set: x, δ and x + δ for its first examples, x + δ exactly as stored.
+  const figures = (await buildReport(out)).content.filter((f) => f.id.startsWith("perturbation-set-"));
+  assert.equal(figures.length, 9);
+  const first = spec.jobs.find((j) => j.kind === "derive-dataset" && `perturbation-set-${j.tags.dataset}_${j.tags.model}` === figures[0]!.id)!;
+  const stored = readFolderSplit(join(out, first.id), "train");
+  const panels = figures[0]!.panels!;
+  const k = panels.length / 3;
+  assert.deepEqual([...panels[2 * k]!.data], values(torch.tidy(() => stored.images.select(0, 0).flatten())));
+  assert.match(panels[2 * k]!.title, new RegExp(`new label ${values(stored.labels)[0]}$`));
+  torch.dispose(stored);
 });
 
 test("perturbation-learning, smoke: kill -9 during the study (derive-dataset, the second trainings), then a rerun, gives the uninterrupted results", async () => {

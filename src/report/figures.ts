@@ -6,7 +6,7 @@ import type { Row } from "../store/db.js";
 import { type Panel, type Scheme, extent, heatmapPng, imagePng, panelsSpec } from "./image.js";
 import type { ModelEntry } from "../store/study-folder.js";
 import { type Array32, type Study, readTensors } from "./study.js";
-import { theoryMapFigures, theorySweepFigures } from "./paper-b.js";
+import { perturbationSetFigures, theoryMapFigures, theorySweepFigures } from "./paper-b.js";
 import { type VlSpec, renderSvg } from "./vega.js";
 
 export type Section = "spectra" | "pixels" | "energy" | "dynamics" | "evolution" | "breakpoints" | "sweeps" | "layers" | "theory";
@@ -19,7 +19,7 @@ export const SECTIONS: Record<Section, string> = {
   breakpoints: "ReLU flips and roughness along adversarial and random segments",
   sweeps: "Sweeps (init scale α, kernel size, …)",
   layers: "Singular values of the layer maps (best checkpoint)",
-  theory: "Learning from adversarial perturbations (paper B, artificial data)",
+  theory: "Learning from adversarial perturbations (paper B)",
 };
 
 export interface Frame {
@@ -437,6 +437,7 @@ export const FIGURES: readonly FigureDef[] = [
   { name: "layers", quantities: ["sv:"], build: layerFigures },
   { name: "theory-sweep", quantities: ["acc_g", "acc_h"], build: theorySweepFigures },
   { name: "theory-maps", quantities: ["acc_f", "acc_g", "acc_h"], build: theoryMapFigures },
+  { name: "perturbation-sets", quantities: ["fool_rate"], build: perturbationSetFigures },
 ];
 
 /** Every figure whose data the study holds, in report order. */

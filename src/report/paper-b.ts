@@ -1,11 +1,13 @@
-// Paper B's figures, from the perturbation-theory jobs' rows and maps files: the accuracy of g
+// Paper B's figures. From the perturbation-theory jobs' rows and maps files: the accuracy of g
 // ("Adversarial") and h ("Noise") on D against the swept axis, drawn as the paper does (y from 0.4
 // to 1.05), and the decision maps of f, g and h on the plane of u₁, u₂ with D projected onto it.
+// From perturbation-learning's derived sets: example images x, δ and x + δ with their labels.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { loadSafetensors } from "../torch/safetensors.js";
 import type { Figure } from "./figures.js";
 import type { Ctx } from "./figures.js";
-import { dataUri, heatmapPng } from "./image.js";
+import { type Panel, dataUri, heatmapPng, imagePng, panelsSpec } from "./image.js";
 import { type VlSpec, renderSvg } from "./vega.js";
 
 const NORM_LABEL: Record<string, string> = { l0: "L0", l2: "L2", linf: "L∞" };
@@ -99,6 +101,54 @@ export async function theoryMapFigures(ctx: Ctx): Promise<Figure[]> {
         "with D's samples whose projection falls inside the window (red: label +1, white: −1). g's map approaching f's while h's does not is paper B's Fig. 3.",
       spec, svg: await renderSvg(spec),
     });
+  }
+  return out;
+}
+
+const SET_EXAMPLES = 6;
+
+/** Per derived set (lowest seed): the first examples as x, δ and x + δ, with the source label and the new one. */
+export async function perturbationSetFigures(ctx: Ctx): Promise<Figure[]> {
+  const out: Figure[] = [];
+  const seen = new Set<string>();
+  for (const job of ctx.study.info.spec.jobs) {
+    const key = `${job.tags.dataset}/${job.tags.model}`;
+    if (job.kind !== "derive-dataset" || job.tags.dataset !== ctx.dataset || seen.has(key) || !job.deps?.set) continue;
+    const setFile = join(ctx.study.dir, job.id, "train.safetensors");
+    const attackFile = join(ctx.study.dir, job.deps.set, "attack.safetensors");
+    if (!existsSync(setFile) || !existsSync(attackFile)) continue;
+    seen.add(key);
+    const set = loadSafetensors(setFile);
+    const attack = loadSafetensors(attackFile);
+    try {
+      const images = set.tensors.get("images")!;
+      const [n, c, h, w] = images.shape as [number, number, number, number];
+      const size = c * h * w;
+      const k = Math.min(SET_EXAMPLES, n);
+      const adv = images.toTypedArray() as Float32Array;
+      const delta = attack.tensors.get("delta.0")!.toTypedArray() as Float32Array;
+      const labels = attack.tensors.get("labels")!.toTypedArray() as BigInt64Array;
+      const next = set.tensors.get("labels")!.toTypedArray() as BigInt64Array;
+      const panels: Panel[] = [];
+      const panel = (title: string, data: Float32Array, signed: boolean): Panel => ({ title, data, height: h, width: w, png: imagePng(data, c, h, w, signed) });
+      // Rows: x, δ, x + δ; a column per example.
+      const rows = [
+        (i: number) => panel(`x, label ${labels[i]}`, adv.slice(i * size, (i + 1) * size).map((v, j) => v - delta[i * size + j]!), false),
+        (i: number) => panel("δ", delta.slice(i * size, (i + 1) * size), true),
+        (i: number) => panel(`x + δ, new label ${next[i]}`, adv.slice(i * size, (i + 1) * size), false),
+      ];
+      for (const make of rows) for (let i = 0; i < k; i++) panels.push(make(i));
+      const spec = panelsSpec(panels, "pixel", undefined, k);
+      out.push({
+        id: `perturbation-set-${key}`.replace(/[^A-Za-z0-9._-]+/g, "_"), section: "theory", panels,
+        title: `Perturbation set ${job.tags.model} (${ctx.dataset})`,
+        caption: "The first examples of the set: the source image x (a training image, or uniform noise) with its label, δ (grey = 0, scaled per panel), " +
+          "and the stored x + δ with the label the set gives it (the attack's target). x is x + δ − δ as stored.",
+        spec, svg: await renderSvg(spec),
+      });
+    } finally {
+      for (const t of [...set.tensors.values(), ...attack.tensors.values()]) t.dispose();
+    }
   }
   return out;
 }
