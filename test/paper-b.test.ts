@@ -254,6 +254,21 @@ test("perturbation-learning, smoke: every set is x + δ of its source with the t
   torch.dispose(stored);
 });
 
+test("perturbation-learning, --noise-sizes: each size is the first N images of one perturbed-noise set, trained on; a table and a figure against N", async () => {
+  const out = join(mkdtempSync(join(tmpdir(), "advdyn-pl-")), "study");
+  const spec = perturbationLearningSpec({ scale: "smoke", noiseSizes: [64, 16] });
+  await runStudy(spec, out, { progress: false });
+  const set = (n: number) => readFolderSplit(join(out, `sets/fourier-classes/uniform-l2-n${n}/seed-0/data`), "train");
+  const [small, large] = [set(16), set(64)];
+  assert.deepEqual([small.labels.shape[0], large.labels.shape[0]], [16, 64]);
+  assert.deepEqual(values(small.images), values(torch.tidy(() => large.images.narrow(0, 0, 16))), "nested sets");
+  torch.dispose([small, large]);
+  const rows = await queryStudy(out, "SELECT dataset, model FROM results WHERE best AND quantity = 'test_accuracy' AND model LIKE 'uniform-n%' ORDER BY ALL");
+  assert.equal(rows.length, 6, "a model per size and norm");
+  assert.deepEqual(spec.tables.find((t) => t.id === "noise-size-fourier-classes")!.rows.map((r) => r.model), ["uniform-n16", "uniform-n64"]);
+  assert.equal((await buildReport(out)).content.filter((f) => f.id === "noise-size-fourier-classes").length, 1);
+});
+
 test("perturbation-learning, smoke: kill -9 during the study (derive-dataset, the second trainings), then a rerun, gives the uninterrupted results", async () => {
   await killedStudyMatches("perturbation-learning");
 });

@@ -117,6 +117,7 @@ export function studyCommand(): Command {
     .option("--attack-stepsize <s,...>", "PGD's absolute step (default 0.01, paper A's code; its Table 6 says 0.1); several: the tables for each", list(number(0, true), "numbers > 0"))
     .addOption(new Option("--sweep <axis>", "perturbation-theory: sweep one axis around the defaults (d: dimension, n: natural samples, nadv: noise samples, eps: budget)").choices(THEORY_SWEEPS))
     .option("--iterations <n>", "perturbation-theory: full-batch iterations of each training (default: the scale's)", integer(1))
+    .option("--noise-sizes <n,...>", "perturbation-learning: also train on the first N of one large perturbed-noise set, for each N (paper B: 60000,240000,480000,720000,960000,1200000)", list(integer(1), "integers ≥ 1"))
     .option("--data-dir <dir>", "where real datasets live (default ~/.advdyn/data)")
     .option("--verify", "check the SHA-256 of every output of the finished jobs (not only its size) and redo the damaged ones")
     .addOption(deviceOption())

@@ -6,7 +6,7 @@ import type { Row } from "../store/db.js";
 import { type Panel, type Scheme, extent, heatmapPng, imagePng, panelsSpec } from "./image.js";
 import type { ModelEntry } from "../store/study-folder.js";
 import { type Array32, type Study, readTensors } from "./study.js";
-import { perturbationSetFigures, theoryMapFigures, theorySweepFigures } from "./paper-b.js";
+import { noiseSizeFigures, perturbationSetFigures, theoryMapFigures, theorySweepFigures } from "./paper-b.js";
 import { type VlSpec, renderSvg } from "./vega.js";
 
 export type Section = "spectra" | "pixels" | "energy" | "dynamics" | "evolution" | "breakpoints" | "sweeps" | "layers" | "theory";
@@ -438,6 +438,7 @@ export const FIGURES: readonly FigureDef[] = [
   { name: "theory-sweep", quantities: ["acc_g", "acc_h"], build: theorySweepFigures },
   { name: "theory-maps", quantities: ["acc_f", "acc_g", "acc_h"], build: theoryMapFigures },
   { name: "perturbation-sets", quantities: ["fool_rate"], build: perturbationSetFigures },
+  { name: "noise-size", quantities: ["test_accuracy"], build: noiseSizeFigures },
 ];
 
 /** Every figure whose data the study holds, in report order. */

@@ -152,3 +152,30 @@ export async function perturbationSetFigures(ctx: Ctx): Promise<Figure[]> {
   }
   return out;
 }
+
+/** perturbation-learning's noise-size sweep: clean test accuracy against the number of perturbed noise images, a line per norm. */
+export async function noiseSizeFigures(ctx: Ctx): Promise<Figure[]> {
+  const sizes = new Map(ctx.study.models.filter((m) => m.group === "noise-size").map((m) => [m.key, Number(m.options.noiseImages)]));
+  const [base, norm] = [ctx.dataset.slice(0, ctx.dataset.lastIndexOf("-")), ctx.dataset.slice(ctx.dataset.lastIndexOf("-") + 1)];
+  // One figure per dataset: drawn when its first norm's rows come up.
+  if (sizes.size === 0 || norm !== "l0") return [];
+  const rows = await ctx.study.query(
+    `SELECT dataset, model, avg(value) AS value FROM results WHERE best AND quantity = 'test_accuracy' AND dataset LIKE ? GROUP BY dataset, model`, [`${base}-%`]);
+  const values = rows.filter((r) => sizes.has(String(r.model))).map((r) => ({
+    images: sizes.get(String(r.model))!, norm: NORM_LABEL[String(r.dataset).slice(base.length + 1)] ?? String(r.dataset), accuracy: Number(r.value) / 100,
+  }));
+  if (values.length === 0) return [];
+  const spec: VlSpec = {
+    data: { values }, width: 320, height: 220, mark: { type: "line", point: true },
+    encoding: {
+      x: { field: "images", type: "quantitative", title: "noise images", scale: { zero: false } },
+      y: { field: "accuracy", type: "quantitative", title: "clean test accuracy" },
+      color: { field: "norm", type: "nominal", title: null, sort: Object.values(NORM_LABEL) },
+    },
+  };
+  return [{
+    id: `noise-size-${base}`.replace(/[^A-Za-z0-9._-]+/g, "_"), section: "theory", title: `Learning from perturbed noise against the number of noise images (${base})`,
+    caption: "Clean test accuracy (best trained epoch, mean over seeds) of models trained only on the first N images of one perturbed uniform-noise set; paper B's MNIST/Fashion-MNIST graph (60 K to 1.2 M images) expects it to rise with N.",
+    spec, svg: await renderSvg(spec),
+  }];
+}

@@ -31,6 +31,8 @@ export interface CatalogOptions {
   /** perturbation-theory: the axis swept around the defaults, and the full-batch iterations. */
   sweep?: TheorySweep;
   iterations?: number;
+  /** perturbation-learning: the noise-set sizes of the noise-size sweep. */
+  noiseSizes?: number[];
 }
 
 interface ScaleSettings {

@@ -162,6 +162,8 @@ export interface LearningOptions {
   testExamples?: number;
   attackSteps?: number;
   attackExamples?: number;
+  /** Noise-set sizes of the noise-size sweep (paper B's MNIST/FMNIST graph: 60 000 … 1 200 000); none by default. */
+  noiseSizes?: number[];
 }
 
 const SCENARIOS = ["natural_rand", "natural_det", "uniform"] as const;
@@ -254,6 +256,26 @@ export function perturbationLearningSpec(o: LearningOptions): StudySpec {
         }
       }
     }
+    const sizes = [...new Set(o.noiseSizes ?? [])].sort((a, b) => a - b);
+    for (const size of sizes) models.set(`uniform-n${size}`, { key: `uniform-n${size}`, label: `${size} noise images + δ`, name: net.name, options: { ...net.options, noiseImages: size }, linear: false, group: "noise-size" });
+    // One attack of the largest noise set per norm; each size is its first images.
+    for (const seed of sizes.length ? seeds : []) {
+      for (const norm of THEORY_NORMS) {
+        const attackId = `sets/${name}/uniform-${norm}-sizes/seed-${seed}/attack`;
+        const set: AttackSetInputs = {
+          key: `uniform-${norm}-sizes`, attack: { attack: "paper-b-pgd", norm, eps: budget[norm], options: norm === "l0" ? {} : { steps: o.attackSteps ?? s.steps } },
+          checkpoint: "best", split: "train", examples: sizes.at(-1)!, batchSize: 250, targets: "random", seed, base: "uniform",
+        };
+        jobs.push({ id: attackId, kind: "attack-set", tags: { dataset: `${name}-${norm}`, model: "uniform-sizes", seed }, inputs: { ...set }, deps: { run: `runs/${name}/source/seed-${seed}` } });
+        for (const size of sizes) {
+          const tags = { dataset: `${name}-${norm}`, model: `uniform-n${size}`, seed };
+          const where = `${name}/uniform-${norm}-n${size}/seed-${seed}`;
+          const derive: DeriveInputs = { labels: "targets", examples: size };
+          jobs.push({ id: `sets/${where}/data`, kind: "derive-dataset", tags, inputs: { ...derive }, deps: { set: attackId } });
+          jobs.push({ id: `runs/${where}`, kind: "train", tags, inputs: { model: net, dataset: { from: "set" }, seed, ...training("uniform", norm) }, deps: { set: `sets/${where}/data` } });
+        }
+      }
+    }
     const columns: TableColumn[] = THEORY_NORMS.flatMap((norm) => [
       { quantity: "test_accuracy", label: `${NORM_LABEL[norm]} acc. %`, dataset: `${name}-${norm}`, attack: "" },
       { quantity: "fool_rate", label: `${NORM_LABEL[norm]} fool %`, dataset: `${name}-${norm}`, attack: "" },
@@ -267,6 +289,11 @@ export function perturbationLearningSpec(o: LearningOptions): StudySpec {
           `${o.attackSteps ?? s.steps} steps for L2/L∞), then tested on the clean test set (chance: 100/K % for K classes). ` +
           "fool %: how often the standard model classifies x + δ as its new label (paper B's check of a set). The paper's table was not published in retrievable form: compare qualitatively (well above chance).",
       },
+      ...(sizes.length ? [{
+        id: `noise-size-${name}`, title: `Learning from perturbed noise against the number of noise images — ${name}`, attack: "", columns,
+        rows: sizes.map((n) => ({ model: `uniform-n${n}` })),
+        note: "Each row's set is the first N images of one attack of the largest noise set (uniform noise, random targets); paper B's graph expects accuracy to rise with N.",
+      }] : []),
     );
   }
   return {

@@ -19,6 +19,8 @@ export interface DeriveInputs {
   labels: "targets" | "adversarial" | "original";
   /** Which ε of the attack-set (index, default 0). */
   epsilon?: number;
+  /** Only the first N attacked examples (default all): sets of several sizes from one attack (paper B's noise-size sweep). */
+  examples?: number;
 }
 
 const LABELS = ["targets", "adversarial", "original"] as const;
@@ -31,6 +33,7 @@ export const deriveDataset: JobKind = {
     if (!spec.deps?.set) throw new OptionError(`${spec.id}: a derive-dataset job needs the attack-set it turns into data (deps.set)`);
     if (!LABELS.includes(i.labels!)) throw new OptionError(`${spec.id}: inputs.labels is ${JSON.stringify(i.labels)}; allowed: ${LABELS.join(", ")}`);
     if (i.epsilon !== undefined && !(Number.isSafeInteger(i.epsilon) && i.epsilon >= 0)) throw new OptionError(`${spec.id}: inputs.epsilon must be an index ≥ 0`);
+    if (i.examples !== undefined && !(Number.isSafeInteger(i.examples) && i.examples >= 1)) throw new OptionError(`${spec.id}: inputs.examples must be an integer ≥ 1`);
   },
   run(ctx) {
     const i = ctx.spec.inputs as unknown as DeriveInputs;
@@ -44,10 +47,12 @@ export const deriveDataset: JobKind = {
     const { tensors } = torch.loadSafetensors(join(set.dir, "attack.safetensors"));
     try {
       if (i.labels === "targets" && !tensors.has("targets")) throw new OptionError(`${ctx.spec.id}: inputs.labels "targets", but the attack-set's attack was untargeted`);
+      const m = Math.min(i.examples ?? summary.examples, summary.examples);
+      const first = (t: torch.Tensor) => t.narrow(0, 0, m);
       const built = torch.tidy(() => {
-        const images = source.images.add(tensors.get(`delta.${k}`)!).clamp(0, 1);
-        const adversarial = tensors.get("adversarial_class")!.select(1, k);
-        const labels = i.labels === "targets" ? tensors.get("targets")! : i.labels === "adversarial" ? adversarial : source.labels;
+        const images = first(source.images).add(first(tensors.get(`delta.${k}`)!)).clamp(0, 1);
+        const adversarial = first(tensors.get("adversarial_class")!.select(1, k));
+        const labels = first(i.labels === "targets" ? tensors.get("targets")! : i.labels === "adversarial" ? adversarial : source.labels);
         const fooled = adversarial.eq(labels).to("float64");
         const perClass = Array.from({ length: source.classes }, (_, cls) => {
           const mask = labels.eq(cls).to("float64");
@@ -69,7 +74,7 @@ export const deriveDataset: JobKind = {
       }
       // The set's one result, which tables read beside the models trained on it.
       const rows = new Rows({ ...ctx.spec.tags, checkpoint: summary.checkpoint.replace(/\.safetensors$/, ""), epoch: summary.epoch, iteration: summary.iteration, best: true });
-      rows.scalar("", "examples", summary.examples);
+      rows.scalar("", "examples", m);
       rows.scalar("", "fool_rate", built.foolRate);
       rows.curve("", "fool_rate_class", built.perClass);
       return { rows: rows.rows, files: ["dataset.json", "train.safetensors"].map((f) => join(ctx.spec.id, f)) };
