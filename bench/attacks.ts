@@ -17,7 +17,7 @@ import { parseArgs } from "node:util";
 import { AttackModel, PGD } from "../src/attacks/index.js";
 import { models, torch } from "../src/index.js";
 import { writeFileAtomic } from "../src/util/atomic.js";
-import { Peer, type Python, SAME_SETTINGS_ENV, TUNING, USER_ENV, findPython, paperBenchModel } from "./common.js";
+import { HANDOVER_MS, Peer, type Python, SAME_SETTINGS_ENV, TUNING, USER_ENV, findPython, median, paperBenchModel } from "./common.js";
 import { table } from "../src/cli/table.js";
 
 const EPSILON = 8 / 255;
@@ -28,9 +28,6 @@ const STEPS = 50;
 const TARGET_RATIO = 0.91;
 const AGREEMENT_TOLERANCE = 1e-4;
 const REPS = 5;
-// Idle OpenBLAS workers keep spinning (yielding) for about 0.1 s after a call returns; the next
-// column must not start while the last one's threads still compete for the 2 cores.
-const HANDOVER_MS = 200;
 
 const repo = fileURLToPath(new URL("../../", import.meta.url));
 const PEER_SCRIPT = join(repo, "bench", "peer_attacks.py");
@@ -98,12 +95,6 @@ interface AttackAnswer {
   success_mismatches?: number;
 }
 
-function median(xs: readonly number[]): number | undefined {
-  if (xs.length === 0) return undefined;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1]! + s[m]!) / 2;
-}
 
 type PerColumn<T> = Partial<Record<Column, T>>;
 

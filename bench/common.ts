@@ -13,6 +13,17 @@ export const USER_ENV: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(pro
 /** advdyn's settings (the addon's mallopt at load) as environment. */
 export const SAME_SETTINGS_ENV: NodeJS.ProcessEnv = { ...process.env, OMP_WAIT_POLICY: "PASSIVE", MALLOC_MMAP_MAX_: "0", MALLOC_TRIM_THRESHOLD_: "100000000000" };
 
+// Idle OpenBLAS workers keep spinning (yielding) for about 0.1 s after a call returns; the next
+// column must not start while the last one's threads still compete for the 2 cores.
+export const HANDOVER_MS = 200;
+
+export function median(xs: readonly number[]): number | undefined {
+  if (xs.length === 0) return undefined;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1]! + s[m]!) / 2;
+}
+
 export interface Python {
   exe: string;
   torch: string;

@@ -16,7 +16,7 @@ import { models, optim, torch } from "../src/index.js";
 import { optimDefaults } from "../src/train/defaults.js";
 import { writeFileAtomic } from "../src/util/atomic.js";
 import { PAPER_A_MODELS } from "../src/studies/paper-a-models.js";
-import { Peer, type Python, SAME_SETTINGS_ENV, TUNING, USER_ENV, findPython, paperBenchModel } from "./common.js";
+import { HANDOVER_MS, Peer, type Python, SAME_SETTINGS_ENV, TUNING, USER_ENV, findPython, median, paperBenchModel } from "./common.js";
 import { table } from "../src/cli/table.js";
 
 const F = torch.nn.functional;
@@ -33,9 +33,6 @@ const WARMUP_STEPS = 2;
 const SLOW_STEP_S = 0.5;
 const REPS_FAST = 5;
 const REPS_SLOW = 3;
-// Idle OpenBLAS workers keep spinning (yielding) for about 0.1 s after a call returns; the next
-// column must not start while the last one's threads still compete for the 2 cores.
-const HANDOVER_MS = 200;
 // Share of the machine's CPU used by other processes during a model's repetitions above which its
 // figures are flagged: on 2 cores, any sustained neighbour distorts them.
 const CONTENDED = 0.05;
@@ -87,12 +84,6 @@ function cpuTicks(pids: readonly number[]): { busy: number; total: number; ours:
   }
 }
 
-function median(xs: readonly number[]): number | undefined {
-  if (xs.length === 0) return undefined;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1]! + s[m]!) / 2;
-}
 
 type PerColumn<T> = Partial<Record<Column, T>>;
 

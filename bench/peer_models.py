@@ -220,12 +220,17 @@ MODELS = {
 }
 
 
-def main():
-    spec = json.loads(sys.argv[1])
+def setup(spec):
+    """The spec's thread count, its model with advdyn's weights, and the inputs file's tensors."""
     torch.set_num_threads(spec["threads"])
     model = MODELS[spec["name"]](spec["options"])
     model.load_state_dict(load_safetensors(spec["weights"]))
-    inputs = load_safetensors(spec["inputs"])
+    return model, load_safetensors(spec["inputs"])
+
+
+def main():
+    spec = json.loads(sys.argv[1])
+    model, inputs = setup(spec)
     x, y = inputs["x"], inputs["y"]
 
     hello = {}

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { optim, torch } from "../src/index.js";
 import { writeFileAtomic } from "../src/util/atomic.js";
-import { type Python, TUNING, USER_ENV, findPython } from "./common.js";
+import { type Python, TUNING, USER_ENV, findPython, median } from "./common.js";
 import { table } from "../src/cli/table.js";
 
 type Tensor = torch.Tensor;
@@ -168,12 +168,6 @@ const gemmCase: Case = {
 
 // ---- statistics and report ----
 
-function median(xs: readonly number[]): number | undefined {
-  if (xs.length === 0) return undefined;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
 
 function mapValues(v: Values, f: (x: number, column: Column) => number | undefined): Values {
   const out: Values = {};

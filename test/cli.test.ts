@@ -53,3 +53,9 @@ test("every command has its own help; train --model NAME --help lists the model'
   for (const name of ["pgd", "fmn", "cw", "paper-b-pgd", "eps-search"]) assert.match(attack, new RegExp(`\\n  ${name} \\(`), name);
   assert.match(run("--version").stdout, /^\d+\.\d+\.\d+\n$/);
 });
+
+test("scripts/gpu-check.sh skips cleanly, exit 0, on a machine without a CUDA GPU", { skip: spawnSync("sh", ["-c", "command -v nvidia-smi"]).status === 0 ? "this machine has nvidia-smi" : false }, () => {
+  const r = spawnSync("bash", [fileURLToPath(new URL("../../scripts/gpu-check.sh", import.meta.url))], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^gpu-check: skipped: no CUDA GPU/);
+});

@@ -17,6 +17,8 @@ let fx: Fixture;
 let report: Report;
 /** A real smoke-scale study by the study runner (learning dynamics: every figure kind but sweeps). */
 let smoke: Report;
+/** Paper C's smoke study: the regularization section. */
+let paperC: Report;
 before(async () => {
   fx = await writeFixtureStudy(join(mkdtempSync(join(tmpdir(), "advdyn-report-")), "study"));
   report = await buildReport(fx.dir);
@@ -24,6 +26,10 @@ before(async () => {
   const r = spawnSync(process.execPath, [fileURLToPath(new URL("../src/cli/main.js", import.meta.url)), "study", "dynamics", "--scale", "smoke", "--out", dir], { encoding: "utf8", timeout: 600_000 });
   assert.equal(r.status, 0, r.stderr);
   smoke = await buildReport(dir);
+  const cDir = join(mkdtempSync(join(tmpdir(), "advdyn-report-c-")), "at");
+  const c = spawnSync(process.execPath, [fileURLToPath(new URL("../src/cli/main.js", import.meta.url)), "study", "at-regularization", "--scale", "smoke", "--out", cDir], { encoding: "utf8", timeout: 600_000 });
+  assert.equal(c.status, 0, c.stderr);
+  paperC = await buildReport(cDir);
 });
 
 const fig = (id: string): Figure => {
@@ -232,7 +238,7 @@ test("the reports open in headless Chromium: no console errors, images loaded, s
   // --no-sandbox: CI and this project's machines run tests as root, where Chromium's sandbox refuses to start.
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
   try {
-    for (const r of [report, smoke]) await t.test(r.html, () => checkInBrowser(browser, r));
+    for (const r of [report, smoke, paperC]) await t.test(r.html, () => checkInBrowser(browser, r));
   } finally {
     await browser.close();
   }
@@ -256,6 +262,12 @@ async function checkInBrowser(browser: import("playwright-core").Browser, report
   assert.ok(nonWhite > shot.width * shot.height * 0.01, `screenshot is not blank (${nonWhite} non-white pixels)`);
 
   const figure = page.locator("figure.evolution").first();
+  if ((await figure.count()) === 0) {
+    assert.ok(!report.content.some((f) => f.frames), "every evolution figure has its slider");
+    assert.deepEqual(errors, []);
+    await page.close();
+    return;
+  }
   await figure.scrollIntoViewIfNeeded();
   const frames = figure.locator(".frames");
   const label = figure.locator("output");

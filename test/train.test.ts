@@ -48,19 +48,37 @@ test("checkpoints at epoch 0, every epoch and every N early iterations, with met
   assert.ok(existsSync(join(out, "state.safetensors")));
 });
 
-test("kill -9 mid-epoch, rerun: the same final weights as an uninterrupted run", async () => {
-  const whole = mkdtempSync(join(tmpdir(), "advdyn-whole-"));
-  const cut = mkdtempSync(join(tmpdir(), "advdyn-cut-"));
-  assert.equal((await runWorker(whole)).code, 0);
-  const killed = await runWorker(cut, ["--kill-at=13"]);
-  assert.equal(killed.signal, "SIGKILL");
-  assert.ok(!existsSync(new RunDir(cut).checkpointPath(RunDir.epochFile(4))));
-  const resumed = await runWorker(cut);
-  assert.equal(resumed.code, 0, resumed.stderr);
-  assert.match(resumed.stdout, /resumed from epoch 1/);
-  assert.deepEqual(finalWeights(cut), finalWeights(whole));
-  assert.deepEqual(new RunDir(cut).index().checkpoints.map((c) => c.testLoss), new RunDir(whole).index().checkpoints.map((c) => c.testLoss));
-});
+for (const mode of [[], ["--adversarial"], ["--keep-best"]]) {
+  test(`kill -9 mid-epoch, rerun: the same final weights as an uninterrupted run${mode.length ? ` (${mode[0]!.slice(2)})` : ""}`, async () => {
+    const whole = mkdtempSync(join(tmpdir(), "advdyn-whole-"));
+    const cut = mkdtempSync(join(tmpdir(), "advdyn-cut-"));
+    assert.equal((await runWorker(whole, mode)).code, 0);
+    const killed = await runWorker(cut, ["--kill-at=13", ...mode]);
+    assert.equal(killed.signal, "SIGKILL");
+    assert.ok(!existsSync(new RunDir(cut).checkpointPath(RunDir.epochFile(4))));
+    const resumed = await runWorker(cut, mode);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stdout, /resumed from epoch 1/);
+    assert.deepEqual(finalWeights(cut), finalWeights(whole));
+    const metrics = (out: string) => new RunDir(out).index().checkpoints.map((c) => [c.testLoss, c.trainLoss, c.robustAccuracy]);
+    assert.deepEqual(metrics(cut), metrics(whole));
+    const robust = new RunDir(whole).index().checkpoints.filter((c) => c.file.startsWith("epoch")).map((c) => c.robustAccuracy);
+    if (mode[0] === "--keep-best") {
+      // Every checkpoint's metrics stay; the files are the best epoch's and the last's.
+      const index = new RunDir(cut).index();
+      const files = readdirSync(join(cut, "checkpoints")).filter((f) => f.endsWith(".safetensors")).sort();
+      assert.deepEqual(files, [...new Set([index.best!, RunDir.epochFile(4)])].sort());
+      assert.equal(index.checkpoints.length, 7);
+      assert.deepEqual(index.checkpoints.filter((c) => !c.removed).map((c) => c.file).sort(), files);
+    } else if (mode.length) {
+      assert.ok(robust.every((r) => typeof r === "number" && r >= 0 && r <= 1), "robust accuracy at every epoch");
+      const last = new RunDir(whole).index().checkpoints.at(-1)!;
+      assert.ok(last.robustAccuracy! < last.testAccuracy, `an attack lowers accuracy (${last.robustAccuracy} vs ${last.testAccuracy})`);
+    } else {
+      assert.ok(robust.every((r) => r === undefined));
+    }
+  });
+}
 
 test("a NaN loss stops training with a clear message and keeps the last checkpoint", async () => {
   const out = mkdtempSync(join(tmpdir(), "advdyn-nan-"));

@@ -12,7 +12,8 @@ import { asAttackModel, checkInputShape, type AnalysedModel } from "./linear.js"
 export interface LayerSpectrum {
   /** The parameter's state-dict key, e.g. "layer1.0.conv1.weight". */
   name: string;
-  kind: "dense" | "conv";
+  /** "conv-reshaped" (with { reshaped: true }): the same conv weight as the O × (C·k·k) matrix. */
+  kind: "dense" | "conv" | "conv-reshaped";
   /** Singular values, descending, on the CPU in the weight's dtype. */
   values: Tensor;
 }
@@ -67,12 +68,48 @@ export function convSingularValues(weight: Tensor, h: number, w: number, groups 
 }
 
 /**
+ * Singular values of a kernel [O, ...] seen as the O × (C·k·k) matrix of weight.reshape(O, −1):
+ * the cheap proxy for a conv layer's spectrum that ignores the spatial structure (beside Sedghi's
+ * exact circular one). Descending, on the CPU in the weight's dtype.
+ */
+export function reshapedKernelSingularValues(weight: Tensor): Tensor {
+  if (weight.ndim < 2) throw new RangeError(`reshapedKernelSingularValues: expected a weight [O, ...] with 2 or more dims, got shape [${weight.shape.join(", ")}]`);
+  return torch.tidy(() => torch.linalg.svdvals(weight.detach().reshape(weight.shape[0]!, -1)).cpu());
+}
+
+export interface SingularValueSummary {
+  max: number;
+  mean: number;
+  min: number;
+  /** σ_min / σ_max (NaN when every value is 0). */
+  ratio: number;
+  /** −Σ p_i log p_i / log n with p_i = σ_i / Σσ_j: 1 for a flat spectrum, 0 for one direction (and for n = 1); NaN when every value is 0. */
+  entropy: number;
+}
+
+/** Flatness of a spectrum (paper C: adversarial training flattens the layers' singular values), from 1-D non-negative values in any order. */
+export function summarizeSingularValues(values: Tensor): SingularValueSummary {
+  if (values.ndim !== 1 || values.numel === 0) throw new RangeError(`summarizeSingularValues: expected non-empty 1-D values, got shape [${values.shape.join(", ")}]`);
+  return torch.tidy(() => torch.noGrad(() => {
+    const v = values.detach().cpu().double();
+    const [max, mean, min, sum] = [v.max().item(), v.mean().item(), v.min().item(), v.sum().item()];
+    if (!(min >= 0)) throw new RangeError(`summarizeSingularValues: singular values must be non-negative, got ${min}`);
+    const n = v.numel;
+    const p = v.div(sum);
+    const plogp = torch.where(p.gt(0), p.mul(p.log()), torch.zerosLike(p));
+    const entropy = !(sum > 0) ? NaN : n === 1 ? 0 : Math.max(0, -plogp.sum().item() / Math.log(n));
+    return { max, mean, min, ratio: min / max, entropy };
+  }));
+}
+
+/**
  * Singular values of every 2-D weight (dense) and of every Conv2d / CircularConv2d weight (conv,
  * at the size of that layer's input for a [1, ...inputShape] example; strides and zero padding
  * are ignored, the circular approximation). Other parameters (biases, norms, locally
  * connected kernels, embeddings) are not linear maps of their own and are skipped. In state-dict order.
+ * With { reshaped: true }, each conv entry is followed by its "conv-reshaped" one (reshapedKernelSingularValues).
  */
-export function layerSpectra(model: AnalysedModel, inputShape: readonly number[]): LayerSpectrum[] {
+export function layerSpectra(model: AnalysedModel, inputShape: readonly number[], o: { reshaped?: boolean } = {}): LayerSpectrum[] {
   checkInputShape(inputShape, "layerSpectra");
   const m = asAttackModel(model);
   const module = m.module;
@@ -86,6 +123,7 @@ export function layerSpectra(model: AnalysedModel, inputShape: readonly number[]
       const size = sizes.get(conv);
       if (!size) continue; // not on the forward path of this input
       out.push({ name, kind: "conv", values: convSingularValues(p, size[0], size[1], conv instanceof Conv2d ? conv.groups : 1) });
+      if (o.reshaped) out.push({ name, kind: "conv-reshaped", values: reshapedKernelSingularValues(p) });
     } else if (p.ndim === 2) {
       out.push({ name, kind: "dense", values: torch.tidy(() => torch.linalg.svdvals(p.detach()).cpu()) });
     }

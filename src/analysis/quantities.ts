@@ -77,6 +77,11 @@ const LIST: readonly Quantity[] = [
   q("beta_hat_minmax_sparsity", "‖β̂‖₁/‖β̂‖₂ (min–max)", "‖β̂‖₁/‖β̂‖₂ of min–max scaled β", "", "example", "beta_hat_minmax_l1 / beta_hat_minmax_l2 per example: free of the model's scale, comparable with the ratio of paper A's Table 1 means."),
   q("beta_radial", "E_β(r)", "radial energy of β̂", "", "curve", "delta_radial of β_c, mean over the attacked examples.", "radius"),
   q("beta_angular", "E_β(φ)", "angular energy of β̂", "", "curve", "delta_angular of β_c, mean over the attacked examples.", "angle"),
+  // What adversarial training regularizes (paper C: Wen, Li & Jia 2020).
+  q("robust_accuracy", "robust acc.", "robust accuracy", "%", "scalar", "Share of the attacked examples still classified correctly after a fixed-ε attack (clean_accuracy − success_rate); for adversarially trained runs, also recorded per epoch under the training attack."),
+  q("output_margin", "z_y − max z_j", "output margin", "", "example", "Logit of the true class minus the largest other logit (negative: misclassified); paper C's margin in output space."),
+  q("confidence", "max p", "softmax confidence", "", "example", "Largest softmax probability."),
+  q("softmax_entropy", "H(p)", "entropy of the softmax output", "nats", "example", "−Σ p_j log p_j of the softmax output; log K for a uniform output over K classes."),
   // ReLU breakpoints along segments (paper A, Figs. 1, 6, 7).
   ...DIRECTIONS.flatMap(([d, along]) => [
     q(`flips_ever_${d}`, `flips (${d})`, `fraction of ReLUs that flip, ${d}`, "", "example", `Share of the network's ReLUs whose on/off state changes at least once at T equally spaced points ${along}.`),
@@ -87,9 +92,20 @@ const LIST: readonly Quantity[] = [
 ];
 
 /** Quantities named `<prefix>:<parameter>`: one per layer. */
+const SUMMARIES = [
+  ["max", "σ_max", "largest singular value"],
+  ["mean", "mean σ", "mean singular value"],
+  ["ratio", "σ_min/σ_max", "smallest over largest singular value (1 = flat)"],
+  ["entropy", "H(σ)", "entropy of the normalised spectrum σ_i/Σσ_j over log n (1 = flat, 0 = one direction)"],
+] as const;
+
 const FAMILIES: readonly Quantity[] = [
   q("sv:", "σ", "singular values of a layer's map", "", "curve",
-    "Singular values, descending, of the linear map of the parameter after the colon: dense layers by SVD of the weight, convolutions as circular convolutions on their input size (Sedghi et al. 2019).", "rank"),
+    "Singular values, descending, of the linear map of the parameter after the colon: dense layers by SVD of the weight, convolutions as circular convolutions on their input size (Sedghi et al. 2019); '<parameter> (reshaped)': the SVD of the kernel reshaped to O × (C·k·k).", "rank"),
+  ...SUMMARIES.map(([k, symbol, what]) => q(`sv_${k}:`, symbol, `${what} of a layer's map`, "", "scalar",
+    `The ${what} of the singular values sv:<parameter> (paper C: adversarial training makes layer spectra smaller and flatter).`)),
+  ...SUMMARIES.map(([k, symbol, what]) => q(`jsv_${k}:`, `${symbol} (∂h/∂x)`, `${what} of the local Jacobian`, "", "example",
+    `The ${what} of the top-k singular values of the Jacobian ∂h/∂x of the output h of the module after the colon ('logits': the model's output) with respect to the input, at each example (exact SVD for small Jacobians, else subspace iteration on JᵀJ); paper C's local layer responses.`)),
 ];
 
 export const QUANTITIES: ReadonlyMap<string, Quantity> = new Map(LIST.map((x) => [x.name, x]));

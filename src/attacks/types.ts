@@ -51,6 +51,11 @@ export interface Attack {
   /** The norm ε is measured in, used for `clipped` and by repeat(). */
   readonly distance: Norm;
   run(model: AttackModel, inputs: Tensor, criterion: CriterionLike, options: RunOptions): AttackResult;
+  /**
+   * The clipped adversarial inputs for one ε, without run()'s success, logits and norms (two forward
+   * passes and a sync each): what adversarial training needs at every step.
+   */
+  adversarial(model: AttackModel, inputs: Tensor, criterion: CriterionLike, epsilon: number, seed: number): Tensor;
   /** Foolbox's `attack.repeat(n)`: n runs with different seeds, keeping per ε and example the best (see Repeated). */
   repeat(times: number): Attack;
 }
@@ -183,9 +188,20 @@ export abstract class FixedEpsilonAttack implements Attack {
     }));
   }
 
+  adversarial(model: AttackModel, inputs: Tensor, criterion: CriterionLike, epsilon: number, seed: number): Tensor {
+    const c = asCriterion(criterion);
+    return model.attacking(() => torch.tidy(() => withGenerator(seed, (generator) =>
+      torch.noGrad(() => clipPerturbation(inputs, this.perturb({ model, inputs, criterion: c, epsilon, generator }), epsilon, this.distance, model.bounds)))));
+  }
+
   repeat(times: number): Attack {
     return new Repeated(this, times);
   }
+}
+
+/** Attacks without a cheaper path: run()'s clipped output. */
+function adversarialViaRun(attack: Attack, model: AttackModel, inputs: Tensor, criterion: CriterionLike, epsilon: number, seed: number): Tensor {
+  return torch.tidy(() => attack.run(model, inputs, criterion, { epsilons: epsilon, seed }).clipped[0]!);
 }
 
 /** Foolbox's MinimizationAttack: minimize() once with early stop at min(ε); its output is clipped per ε. */
@@ -203,6 +219,10 @@ export abstract class MinimizationAttack implements Attack {
         torch.tidy(() => this.minimize({ model, inputs, criterion: p.criterion, earlyStop, generator })));
       return buildResult(model, inputs, p.criterion, p.epsilons, p.epsilons.map(() => raw), this.distance);
     }));
+  }
+
+  adversarial(model: AttackModel, inputs: Tensor, criterion: CriterionLike, epsilon: number, seed: number): Tensor {
+    return adversarialViaRun(this, model, inputs, criterion, epsilon, seed);
   }
 
   repeat(times: number): Attack {
@@ -257,6 +277,10 @@ export class Repeated implements Attack {
       }
       return buildResult(model, inputs, p.criterion, p.epsilons, best!.raw, this.distance);
     }));
+  }
+
+  adversarial(model: AttackModel, inputs: Tensor, criterion: CriterionLike, epsilon: number, seed: number): Tensor {
+    return adversarialViaRun(this, model, inputs, criterion, epsilon, seed);
   }
 
   repeat(times: number): Attack {

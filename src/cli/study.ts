@@ -1,7 +1,7 @@
 // `advdyn study NAME|SPEC.json`: one of the papers' experiments, or a study graph written by hand,
 // resumable, with its tables printed beside the paper's.
-import { existsSync } from "node:fs";
-import { basename } from "node:path";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { basename, join } from "node:path";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { type DatasetName, NAMED_DATASETS, datasetAvailable } from "../data/index.js";
 import type { StudySpec } from "../store/study-folder.js";
@@ -78,6 +78,13 @@ async function specOf(a: StudyArgs): Promise<StudySpec> {
   }
 }
 
+/** The bytes under a folder, for people (checkpoints dominate: studies keep only those they measure). */
+function diskUse(dir: string): string {
+  const bytes = readdirSync(dir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile())
+    .reduce((sum, e) => sum + statSync(join(e.parentPath ?? e.path, e.name)).size, 0);
+  return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
 export async function runStudyArgs(a: StudyArgs): Promise<StudyResult> {
   const spec = await specOf(a);
   // Loaded here, not at start: --help and usage errors should not pay for the database engine.
@@ -88,7 +95,7 @@ export async function runStudyArgs(a: StudyArgs): Promise<StudyResult> {
     ...(a.queue ? { queue: { url: a.queue, passwordFile: a.queuePasswordFile, retries: a.retries } } : {}),
   });
   if (a.json) console.log(JSON.stringify(result, null, 2));
-  else console.log(`${formatTables(result)}\n\n${result.jobs.ran} jobs run, ${result.jobs.skipped} already done; results in ${a.out}/results.duckdb and results.csv`);
+  else console.log(`${formatTables(result)}\n\n${result.jobs.ran} jobs run, ${result.jobs.skipped} already done; results in ${a.out}/results.duckdb and results.csv; ${diskUse(a.out)} on disk`);
   return result;
 }
 
@@ -99,7 +106,7 @@ const studyArg = (v: string): string => {
 
 export function studyCommand(): Command {
   const cmd = new Command("study")
-    .summary("run one of the papers' experiments (A: six studies; B: perturbation-theory, perturbation-learning), or a study graph you wrote (resumable)")
+    .summary("run one of the papers' experiments (A: six studies; B: perturbation-theory, perturbation-learning; C: at-regularization), or a study graph you wrote (resumable)")
     .description("Run a study: a graph of jobs (train, measure, attack-set, derive-dataset, evaluate, perturbation-theory) into a study folder, skipping what is done; " +
       "print its tables beside the paper's. SPEC.json is a graph written by hand ({ study, jobs: [{ id, kind, tags, inputs, deps }], models, tables }; docs/studies.md).")
     .argument("<study>", `${STUDY_NAMES.join(" | ")}, or SPEC.json`, studyArg)

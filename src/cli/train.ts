@@ -5,9 +5,11 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { NAMED_DATASETS, type DatasetRef } from "../data/index.js";
 import { describeModel, modelNames } from "../models/index.js";
 import { SCHEDULES } from "../optim/schedule.js";
-import { RunDir } from "../store/run.js";
+import { type Keep, RunDir } from "../store/run.js";
 import { optimDefaults } from "../train/defaults.js";
-import { type RunSettings, trainRun } from "../train/run.js";
+import { attackNames } from "../attacks/registry.js";
+import { NORMS } from "../attacks/norms.js";
+import { type RunSettings, trainRun, trainingAttack } from "../train/run.js";
 import { addSchemaOptions, deviceOption, integer, number, schemaValues } from "./options.js";
 import { peek } from "./peek.js";
 import { table } from "./table.js";
@@ -22,6 +24,12 @@ function datasetArg(value: string): string {
 /** The dataset as run.json records it: a folder's path relative to the run folder. */
 const datasetRef = (value: string, out: string): DatasetRef =>
   (NAMED_DATASETS as readonly string[]).includes(value) ? { name: value as DatasetRef["name"] } : { name: "folder", options: { folder: relative(out, resolve(value)) } };
+
+function keepArg(value: string): Keep {
+  if (value === "all" || value === "best" || value === "last") return value;
+  if (/^\d+$/.test(value) && Number(value) >= 1) return Number(value);
+  throw new InvalidArgumentError(`expected all, best, last or a number of epochs ≥ 1, got '${value}'`);
+}
 
 export function trainCommand(argv: readonly string[]): Command {
   const cmd = new Command("train")
@@ -46,6 +54,13 @@ export function trainCommand(argv: readonly string[]): Command {
     .option("--early-epochs <e>", "epochs with the extra checkpoints", integer(0), 1)
     .option("--train-examples <n>", "use the first N training examples", integer(1))
     .option("--test-examples <n>", "use the first N test examples", integer(1))
+    .addOption(new Option("--adversarial <attack>", "adversarial training (Madry et al.): each batch replaced by this attack's adversarial inputs").choices(attackNames()))
+    .addOption(new Option("--adv-norm <norm>", "the training attack's norm").choices(NORMS).default("linf"))
+    .option("--adv-eps <eps>", "the training attack's ε", number(0, true), 8 / 255)
+    .option("--adv-steps <n>", "the training attack's steps (default 10)", integer(1))
+    .option("--adv-stepsize <x>", "the training attack's step in input units (default ε/4)", number(0, true))
+    .option("--adv-examples <n>", "robust accuracy at every epoch on the first N test examples", integer(1), 500)
+    .option("--keep <which>", "checkpoint files kept: all, best (and the last epoch's, which resuming needs), last, or N (the last N epochs' and the best); the metrics of every checkpoint stay", keepArg, "all")
     .addOption(deviceOption())
     .option("--json", "print the checkpoint index as JSON");
   // The model's own options, once the command line names the model.
@@ -64,14 +79,21 @@ export function trainCommand(argv: readonly string[]): Command {
         optimizer: o.optimizer ?? d.optimizer, lr: o.lr ?? d.lr, momentum: o.momentum ?? d.momentum,
         weightDecay: o.weightDecay ?? d.weightDecay, nesterov: o.nesterov ?? d.nesterov, schedule: o.schedule ?? d.schedule,
       },
-      checkpointEveryIters: o.checkpointEveryIters, earlyEpochs: o.earlyEpochs,
+      checkpointEveryIters: o.checkpointEveryIters, earlyEpochs: o.earlyEpochs, keep: o.keep,
+      ...(o.adversarial ? {
+        adversarial: {
+          attack: trainingAttack(o.adversarial, o.advNorm, o.advEps, { ...(o.advSteps ? { steps: o.advSteps } : {}), ...(o.advStepsize ? { absStepsize: o.advStepsize } : {}) }),
+          examples: o.advExamples,
+        },
+      } : {}),
     };
     const { index } = trainRun(o.out, settings, {
       dataDir: o.dataDir, device: o.device,
       onStart: ({ config: c, model: m, resumed }) => {
         if (o.json) return;
+        const adv = c.adversarial ? `, adversarial ${c.adversarial.attack.attack} ${c.adversarial.attack.norm} ε ${+(c.adversarial.attack.eps as number).toPrecision(4)}` : "";
         console.log(`${o.model} (${m.parameterCount().toLocaleString("en-US")} parameters) on ${o.dataset}: ${c.dataset.trainExamples} train / ${c.dataset.testExamples} test, ` +
-          `${c.optim.optimizer} lr ${c.optim.lr} (${c.optim.schedule}), ${c.epochs} epochs, into ${o.out}${resumed ? " (resuming)" : ""}`);
+          `${c.optim.optimizer} lr ${c.optim.lr} (${c.optim.schedule})${adv}, ${c.epochs} epochs, into ${o.out}${resumed ? " (resuming)" : ""}`);
       },
     });
     if (o.json) {
@@ -79,8 +101,10 @@ export function trainCommand(argv: readonly string[]): Command {
       return;
     }
     const epochs = index.checkpoints.filter((c) => c.file === RunDir.epochFile(c.epoch));
-    console.log(table(["epoch", "iter", "train loss", "train acc", "test loss", "test acc"],
-      epochs.map((c) => [c.epoch, c.iteration, c.trainLoss.toFixed(4), c.trainAccuracy.toFixed(4), c.testLoss.toFixed(4), c.testAccuracy.toFixed(4)])));
+    const robust = epochs.some((c) => c.robustAccuracy !== undefined);
+    console.log(table(["epoch", "iter", "train loss", "train acc", "test loss", "test acc", ...(robust ? ["robust acc"] : [])],
+      epochs.map((c) => [c.epoch, c.iteration, c.trainLoss.toFixed(4), c.trainAccuracy.toFixed(4), c.testLoss.toFixed(4), c.testAccuracy.toFixed(4),
+        ...(robust ? [c.robustAccuracy?.toFixed(4) ?? ""] : [])])));
     console.log(`best: ${index.best}; checkpoints in ${new RunDir(o.out).checkpointPath("")}`);
   });
   return cmd;

@@ -7,9 +7,10 @@ import { type Panel, type Scheme, extent, heatmapPng, imagePng, panelsSpec } fro
 import type { ModelEntry } from "../store/study-folder.js";
 import { type Array32, type Study, readTensors } from "./study.js";
 import { noiseSizeFigures, perturbationSetFigures, theoryMapFigures, theorySweepFigures } from "./paper-b.js";
+import { atAccuracyFigures, atJacobianFigures, atLayerFigures, atMarginFigures } from "./paper-c.js";
 import { type VlSpec, renderSvg } from "./vega.js";
 
-export type Section = "spectra" | "pixels" | "energy" | "dynamics" | "evolution" | "breakpoints" | "sweeps" | "layers" | "theory";
+export type Section = "spectra" | "pixels" | "energy" | "dynamics" | "evolution" | "breakpoints" | "sweeps" | "layers" | "theory" | "regularization";
 export const SECTIONS: Record<Section, string> = {
   spectra: "Mean spectra (best checkpoint)",
   pixels: "Perturbations and linear predictors (pixel space)",
@@ -20,6 +21,7 @@ export const SECTIONS: Record<Section, string> = {
   sweeps: "Sweeps (init scale α, kernel size, …)",
   layers: "Singular values of the layer maps (best checkpoint)",
   theory: "Learning from adversarial perturbations (paper B)",
+  regularization: "What adversarial training regularizes (paper C)",
 };
 
 export interface Frame {
@@ -439,6 +441,10 @@ export const FIGURES: readonly FigureDef[] = [
   { name: "theory-maps", quantities: ["acc_f", "acc_g", "acc_h"], build: theoryMapFigures },
   { name: "perturbation-sets", quantities: ["fool_rate"], build: perturbationSetFigures },
   { name: "noise-size", quantities: ["test_accuracy"], build: noiseSizeFigures },
+  { name: "at-accuracy", quantities: ["test_accuracy", "robust_accuracy"], build: atAccuracyFigures },
+  { name: "at-layers", quantities: ["sv_max:", "sv_entropy:"], build: atLayerFigures },
+  { name: "at-jacobian", quantities: ["jsv_max:", "jsv_entropy:"], build: atJacobianFigures },
+  { name: "at-margins", quantities: ["output_margin", "confidence", "delta_l2"], build: atMarginFigures },
 ];
 
 /** Every figure whose data the study holds, in report order. */

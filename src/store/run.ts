@@ -4,7 +4,7 @@
 //   checkpoints/<tag>.safetensors model state dicts (PyTorch-readable), metrics in the metadata
 //   checkpoints.json              index of checkpoints with their metrics, best epoch
 //   state.safetensors             optimizer state + progress, written last at each epoch end
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { firstDifference, readJson, writeJson } from "../util/json.js";
 
@@ -19,9 +19,16 @@ export interface CheckpointInfo {
   trainAccuracy: number;
   testLoss: number;
   testAccuracy: number;
+  /** Adversarially trained runs: accuracy under the training attack on the run's robust test examples. */
+  robustAccuracy?: number;
   lr: number;
   seconds: number;
+  /** The file was deleted by the run's `keep` setting; the metrics stay. */
+  removed?: boolean;
 }
+
+/** Which checkpoint files a run keeps: every one, the best and the last epoch's, the last's only, or the last N epochs' and the best. */
+export type Keep = "all" | "best" | "last" | number;
 
 export interface CheckpointIndex {
   checkpoints: CheckpointInfo[];
@@ -77,6 +84,24 @@ export class RunDir {
     const epochs = all.length > 1 ? all.filter((c) => c.epoch > 0) : all;
     const best = epochs.reduce<CheckpointInfo | undefined>((b, c) => (b === undefined || c.testAccuracy > b.testAccuracy ? c : b), undefined);
     const next = { checkpoints, best: best?.file };
+    writeJson(this.indexPath, next);
+    return next;
+  }
+
+  /**
+   * Deletes the checkpoint files `keep` does not keep (the last epoch's always stays: resuming and
+   * continuing start from it) and marks them removed in the index. A pass interrupted between the
+   * two is finished by the next one.
+   */
+  prune(keep: Keep): CheckpointIndex {
+    const idx = this.index();
+    if (keep === "all") return idx;
+    const epochs = epochCheckpoints(idx);
+    const kept = new Set([epochs.at(-1)?.file, ...(keep === "last" ? [] : [idx.best]), ...(typeof keep === "number" ? epochs.slice(-keep).map((c) => c.file) : [])]);
+    const doomed = idx.checkpoints.filter((c) => !c.removed && !kept.has(c.file));
+    if (doomed.length === 0) return idx;
+    for (const c of doomed) rmSync(this.checkpointPath(c.file), { force: true });
+    const next = { ...idx, checkpoints: idx.checkpoints.map((c) => (doomed.includes(c) ? { ...c, removed: true } : c)) };
     writeJson(this.indexPath, next);
     return next;
   }

@@ -40,6 +40,7 @@ export interface Cell {
 /**
  * Ours, per row and column: mean ± sample std over the matching rows of the best checkpoints
  * (per-example values pooled over seeds; per-run values over seeds). Null where nothing was measured.
+ * NaN values (a quantity undefined there, e.g. the flatness of an all-zero spectrum) are left out.
  */
 export async function tableCells(db: ResultsDb, table: Table): Promise<(Cell | null)[][]> {
   const out: (Cell | null)[][] = [];
@@ -48,7 +49,7 @@ export async function tableCells(db: ResultsDb, table: Table): Promise<(Cell | n
     for (const col of table.columns) {
       const [r] = await db.query(
         `SELECT avg(value) AS mean, coalesce(stddev_samp(value), 0) AS std, count(*) AS n FROM results
-         WHERE best AND model = $1 AND attack = $2 AND quantity = $3 AND ($4 = '' OR dataset = $4) AND bin IS NULL`,
+         WHERE best AND model = $1 AND attack = $2 AND quantity = $3 AND ($4 = '' OR dataset = $4) AND bin IS NULL AND NOT isnan(value)`,
         [row.model, col.attack ?? table.attack, col.quantity, col.dataset ?? ""],
       );
       cells.push(r && Number(r.n) > 0 ? { mean: Number(r.mean), std: Number(r.std), n: Number(r.n) } : null);

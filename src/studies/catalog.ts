@@ -11,6 +11,7 @@ import type { Table, TableColumn, TableRow } from "../store/tables.js";
 import type { MeasureInputs, StudyAttack, TrainInputs } from "./kinds/index.js";
 import { PAPER_A_MODELS, type PaperModel, type PaperValue } from "./paper-a-models.js";
 import { type TheorySweep, perturbationLearningSpec, perturbationTheorySpec } from "./paper-b.js";
+import { atRegularizationSpec } from "./paper-c.js";
 import type { PaperAStudy, Scale, StudyName } from "./spec.js";
 
 export interface CatalogOptions {
@@ -281,7 +282,9 @@ function paperAJobs(b: Built): JobSpec[] {
         const where = `${d.key}/${m.key}/seed-${seed}`;
         const tags = { dataset: d.key, model: m.key, seed };
         const run = `runs/${where}`;
-        const train: TrainInputs = { model: { name: m.name, options: m.options }, dataset: d.ref, train: { ...b.train, ...m.train }, seed, ...(m.optim ? { optim: m.optim } : {}) };
+        // Studies keep the checkpoint files they measure: every one for the dynamics, else the best (and the last, for resuming).
+        const keep = b.checkpoints === "all" ? {} : { keep: "best" as const };
+        const train: TrainInputs = { model: { name: m.name, options: m.options }, dataset: d.ref, train: { ...b.train, ...m.train, ...keep }, seed, ...(m.optim ? { optim: m.optim } : {}) };
         jobs.push({ id: run, kind: "train", tags, inputs: { ...train } });
         if (b.attack === null) continue;
         const measure: MeasureInputs = {
@@ -297,6 +300,7 @@ function paperAJobs(b: Built): JobSpec[] {
 export function studySpec(study: StudyName, o: CatalogOptions): StudySpec {
   if (study === "perturbation-theory") return perturbationTheorySpec(o);
   if (study === "perturbation-learning") return perturbationLearningSpec(o);
+  if (study === "at-regularization") return atRegularizationSpec(o);
   const b = scaledSettings(study, o);
   if (o.models) {
     const known = [...new Set(b.datasets.flatMap((d) => d.models.map((m) => m.key)))];

@@ -221,8 +221,9 @@ export function perturbationLearningSpec(o: LearningOptions): StudySpec {
       ? { name: channels === 1 ? "convnet-mnist" : "wrn-28-10", options: { normalize: (NORMALIZATION as Record<string, { mean: readonly number[]; std: readonly number[] }>)[name] ?? null } }
       : { name: "bwconv", options: { channels: 32, activation: "relu" } };
     const optim = paper ? undefined : { optimizer: "sgd" as const, lr: 0.01, momentum: 0.9, nesterov: true, weightDecay: 5e-4, schedule: "constant" as const };
+    // The attack sets read the source model's best checkpoint; the other models are measured by their metrics alone.
     const base: TrainInputs["train"] = {
-      epochs: s.epochs, batchSize: 128, augment: paper && channels === 3,
+      epochs: s.epochs, batchSize: 128, augment: paper && channels === 3, keep: "best",
       ...(name !== "fourier-classes" && s.real ? { trainExamples: s.real.train, testExamples: s.real.test } : {}),
       ...(o.trainExamples !== undefined ? { trainExamples: o.trainExamples } : {}),
       ...(o.testExamples !== undefined ? { testExamples: o.testExamples } : {}),

@@ -43,6 +43,12 @@ export function findCheckpoint(run: RunDir, which: string): CheckpointInfo {
   const file = which === "best" ? index.best : which === "last" ? epochCheckpoints(index).at(-1)?.file : which;
   const c = index.checkpoints.find((x) => x.file === file);
   if (!c) throw new Error(`${run.indexPath}: the run has no ${which === "best" || which === "last" ? `${which} checkpoint` : `checkpoint ${which}`}`);
+  return present(run, c);
+}
+
+/** The checkpoint, or an error when the run's keep setting deleted its file. */
+function present(run: RunDir, c: CheckpointInfo): CheckpointInfo {
+  if (c.removed) throw new Error(`${run.indexPath}: checkpoint ${c.file} was deleted by the run's keep setting (run.json); retrain with --keep all to measure it`);
   return c;
 }
 
@@ -51,14 +57,14 @@ export function selectCheckpoints(run: RunDir, which: string): CheckpointInfo[] 
   const index = run.index();
   const epochs = epochCheckpoints(index);
   if (index.checkpoints.length === 0) throw new Error(`${run.indexPath}: the run has no checkpoints yet`);
-  if (which === "all") return index.checkpoints;
-  if (which === "best") return index.checkpoints.filter((c) => c.file === index.best);
+  if (which === "all") return index.checkpoints.filter((c) => !c.removed);
+  if (which === "best") return index.checkpoints.filter((c) => c.file === index.best).map((c) => present(run, c));
   if (which === "last") return epochs.slice(-1);
   const wanted = which.split(",").map((s) => Number(s.trim()));
   if (wanted.some((e) => !Number.isInteger(e) || e < 0)) throw new RangeError(`checkpoints: expected all, best, last or epochs like 0,1,5, got '${which}'`);
   return wanted.map((e) => {
     const c = epochs.find((x) => x.epoch === e);
     if (!c) throw new RangeError(`checkpoints: the run has no epoch ${e} (it has ${epochs.map((x) => x.epoch).join(", ")})`);
-    return c;
+    return present(run, c);
   });
 }

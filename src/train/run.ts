@@ -10,8 +10,11 @@ import { Schedule } from "../optim/schedule.js";
 import { SGD } from "../optim/sgd.js";
 import { mkdirSync } from "node:fs";
 import { FolderLock } from "../store/lock.js";
-import { type CheckpointIndex, RunDir } from "../store/run.js";
+import { type CheckpointIndex, type Keep, RunDir } from "../store/run.js";
 import { removeOrphanTemps } from "../util/atomic.js";
+import type { Norm } from "../attacks/norms.js";
+import { type AttackRef, attackEpsilons, createAttack, describeAttack, resolveAttack } from "../attacks/registry.js";
+import { OptionError } from "../util/schema.js";
 import { firstDifference } from "../util/json.js";
 import * as torch from "../torch/index.js";
 import { type OptimDefaults, optimDefaults } from "./defaults.js";
@@ -32,6 +35,27 @@ export interface RunSettings {
   optim?: Partial<OptimDefaults>;
   checkpointEveryIters?: number;
   earlyEpochs?: number;
+  /** Adversarial training (absent: standard training). */
+  adversarial?: AdversarialSettings;
+  /** Which checkpoint files stay (default all; studies keep what they measure). */
+  keep?: Keep;
+}
+
+/** Adversarial training's attack (one ε) and the test examples robust accuracy is measured on. */
+export interface AdversarialSettings {
+  attack: AttackRef;
+  /** The first N test examples (default 500). */
+  examples?: number;
+}
+
+/**
+ * A training attack with Madry et al.'s defaults where the attack has such options (random start,
+ * 10 steps of ε/4), overridden by `options`.
+ */
+export function trainingAttack(attack: string, norm: Norm, eps: number, options: Record<string, unknown> = {}): AttackRef {
+  const schema = describeAttack(attack).schema;
+  const madry = Object.entries({ steps: 10, relStepsize: 0.25, randomStart: true }).filter(([k]) => k in schema);
+  return { attack, norm, eps, options: { ...Object.fromEntries(madry), ...options } };
 }
 
 /** What run.json holds: the settings with every default resolved. */
@@ -52,6 +76,26 @@ export interface RunConfig {
   optim: OptimDefaults;
   checkpointEveryIters: number;
   earlyEpochs: number;
+  /** With every attack option resolved; absent for standard training (so older runs' configurations still match). */
+  adversarial?: { attack: AttackRef; examples: number };
+  /** Absent: all (as before the setting existed). */
+  keep?: Keep;
+}
+
+/**
+ * The adversarial settings resolved (attack options with their defaults, so equal attacks give
+ * equal run configurations and job keys), or an OptionError naming what cannot train.
+ */
+export function resolveAdversarial(a: AdversarialSettings): NonNullable<RunConfig["adversarial"]> {
+  const attack = resolveAttack(a.attack);
+  const eps = attackEpsilons(attack);
+  if (eps.length !== 1 || typeof eps[0] !== "number" || !(eps[0] > 0)) {
+    throw new OptionError(`adversarial training: the attack needs one ε > 0, got ${JSON.stringify(a.attack.eps)}`);
+  }
+  if (describeAttack(attack.attack).targets === "targeted") throw new OptionError(`adversarial training: ${attack.attack} is a targeted attack; train with an untargeted one (pgd, fgsm, ...)`);
+  const examples = a.examples ?? 500;
+  if (!(Number.isSafeInteger(examples) && examples >= 1)) throw new OptionError(`adversarial training: examples must be an integer ≥ 1, got ${examples}`);
+  return { attack, examples };
 }
 
 
@@ -62,6 +106,11 @@ export interface TrainRunOptions {
   progress?: boolean;
   /** Called once the run is set up, before training (for a one-line description). */
   onStart?: (info: { config: RunConfig; model: Module; resumed: boolean }) => void;
+}
+
+function checkKeep(keep: Keep): Keep {
+  if (keep === "best" || keep === "last" || (Number.isSafeInteger(keep) && (keep as number) >= 1)) return keep;
+  throw new OptionError(`keep: expected all, best, last or a number of epochs ≥ 1, got ${JSON.stringify(keep)}`);
 }
 
 /**
@@ -82,6 +131,8 @@ export function trainRun(out: string, s: RunSettings, o: TrainRunOptions = {}): 
   const dataset = resolveRef(s.dataset, out);
   const trainSet = loadSplit(dataset, "train", s.trainExamples, o.dataDir);
   const testSet = loadSplit(dataset, "test", s.testExamples, o.dataDir);
+  const adversarial = s.adversarial && resolveAdversarial(s.adversarial);
+  const robustSet = adversarial && loadSplit(dataset, "test", Math.min(adversarial.examples, testSet.labels.shape[0]!), o.dataDir);
   try {
     const schema = describeModel(s.model.name).options;
     // The data fix the input shape and class count; run.json records them so a run rebuilds its model alone.
@@ -100,6 +151,8 @@ export function trainRun(out: string, s: RunSettings, o: TrainRunOptions = {}): 
       },
       epochs: s.epochs, batchSize: s.batchSize, seed: s.seed, augment: s.augment ?? false, optim,
       checkpointEveryIters: s.checkpointEveryIters ?? 0, earlyEpochs: s.earlyEpochs ?? 1,
+      ...(adversarial ? { adversarial } : {}),
+      ...(s.keep !== undefined && s.keep !== "all" ? { keep: checkKeep(s.keep) } : {}),
     };
     // The model first: bad options are refused before the run folder is created.
     const model = createModel(s.model.name, modelOptions as never).to(device);
@@ -124,7 +177,13 @@ export function trainRun(out: string, s: RunSettings, o: TrainRunOptions = {}): 
         const schedule = new Schedule(optim.schedule, optim.lr, { totalEpochs: s.epochs });
         const index = train(model, data, run, {
           epochs: s.epochs, seed: s.seed, optimizer, schedule, progress: o.progress,
-          checkpointEveryIters: config.checkpointEveryIters, earlyEpochs: config.earlyEpochs,
+          checkpointEveryIters: config.checkpointEveryIters, earlyEpochs: config.earlyEpochs, keep: config.keep,
+          ...(adversarial ? {
+            adversarial: {
+              attack: createAttack(adversarial.attack), epsilon: attackEpsilons(adversarial.attack)[0]!,
+              robust: new DataLoader(robustSet!, { batchSize: 250, shuffle: false, device }),
+            },
+          } : {}),
         });
         return { index, config };
       } finally {
@@ -134,6 +193,6 @@ export function trainRun(out: string, s: RunSettings, o: TrainRunOptions = {}): 
       model.dispose();
     }
   } finally {
-    torch.dispose([trainSet, testSet]);
+    torch.dispose([trainSet, testSet, robustSet]);
   }
 }

@@ -1,16 +1,20 @@
 // Checkpointed training: epoch 0 (initialisation) and every epoch saved with train/test metrics,
 // optional checkpoints every N iterations early in training, exact resume after an interruption.
+import { Misclassification } from "../attacks/criteria.js";
+import type { Attack } from "../attacks/types.js";
 import type { Batch, DataLoader } from "../data/loader.js";
+import { AttackModel } from "../nn/attack-model.js";
 import type { Module } from "../nn/module.js";
 import type { Optimizer } from "../optim/optimizer.js";
 import type { Schedule } from "../optim/schedule.js";
-import { type CheckpointIndex, type CheckpointInfo, RunDir } from "../store/run.js";
+import { type CheckpointIndex, type CheckpointInfo, type Keep, RunDir } from "../store/run.js";
 import * as F from "../torch/functional.js";
 import { noGrad } from "../torch/autograd.js";
 import { manualSeed } from "../torch/random.js";
 import { checkInterrupt } from "../torch/runtime.js";
 import { loadSafetensors, saveSafetensors } from "../torch/safetensors.js";
 import { dispose, tidy } from "../torch/scope.js";
+import type { Tensor } from "../torch/tensor.js";
 import { Progress } from "../util/progress.js";
 
 /** The loaders a run reads. Their batches belong to the trainer, which disposes them. */
@@ -32,12 +36,51 @@ export interface TrainOptions {
   earlyEpochs?: number;
   /** Progress bar on stderr (default true). */
   progress?: boolean;
+  /** Adversarial training: every training batch is replaced by the attack's adversarial inputs. */
+  adversarial?: AdversarialTraining;
+  /** Which checkpoint files stay after each epoch (default all). */
+  keep?: Keep;
+}
+
+export interface AdversarialTraining {
+  attack: Attack;
+  epsilon: number;
+  /** The test examples whose robust accuracy under the attack is recorded at every epoch. */
+  robust: DataLoader;
 }
 
 export class TrainingDiverged extends Error {}
 
 /** Per-epoch seed of the global generator (dropout): a resumed epoch draws what the uninterrupted one drew. */
 const epochSeed = (seed: number, epoch: number) => seed * 1_000_003 + epoch;
+/** The attack's seed for a training batch: a resumed epoch attacks as the uninterrupted one did. */
+const stepSeed = (seed: number, epoch: number, batch: number) => (epochSeed(seed, epoch) * 65_537 + batch) % Number.MAX_SAFE_INTEGER;
+
+/**
+ * The batch's adversarial inputs against the model's current weights (Madry et al.'s inner
+ * maximisation): eval mode, input gradients only (AttackModel), clipped to the ε-ball and [0, 1].
+ */
+export function adversarialBatch(model: AttackModel, adv: Pick<AdversarialTraining, "attack" | "epsilon">, x: Tensor, y: Tensor, seed: number): Tensor {
+  return adv.attack.adversarial(model, x, new Misclassification(y), adv.epsilon, seed);
+}
+
+/** Share of the batches' examples still classified correctly after the attack (batch i seeded with seed + examples before it). */
+export function robustAccuracy(model: AttackModel, adv: AdversarialTraining, seed: number): number {
+  let correct = 0;
+  let n = 0;
+  for (const b of adv.robust.epoch(0)) {
+    try {
+      tidy(() => {
+        const xa = adversarialBatch(model, adv, b.x, b.y, seed + n);
+        correct += model.predict(xa).eq(b.y).sum().item();
+      });
+      n += b.y.shape[0]!;
+    } finally {
+      dispose(b);
+    }
+  }
+  return correct / n;
+}
 
 export function evaluate(model: Module, batches: Iterable<Batch>): { loss: number; accuracy: number } {
   const wasTraining = model.training;
@@ -66,7 +109,9 @@ export function evaluate(model: Module, batches: Iterable<Batch>): { loss: numbe
 
 /** Trains `model` into `run`, resuming from its last complete epoch if it has one. */
 export function train(model: Module, data: TrainData, run: RunDir, o: TrainOptions): CheckpointIndex {
-  const { optimizer, schedule } = o;
+  const { optimizer, schedule, adversarial } = o;
+  const attackModel = adversarial ? new AttackModel(model) : undefined;
+  const robust = () => (adversarial ? { robustAccuracy: robustAccuracy(attackModel!, adversarial, o.seed) } : {});
   let index = run.index();
   let start = 0;
   let seconds = 0;
@@ -97,7 +142,7 @@ export function train(model: Module, data: TrainData, run: RunDir, o: TrainOptio
   } else {
     const tr = evaluate(model, data.trainEval.epoch(0));
     const te = evaluate(model, data.test.epoch(0));
-    save(RunDir.epochFile(0), { epoch: 0, iteration: 0, trainLoss: tr.loss, trainAccuracy: tr.accuracy, testLoss: te.loss, testAccuracy: te.accuracy, lr: schedule.lr(0), seconds: 0 });
+    save(RunDir.epochFile(0), { epoch: 0, iteration: 0, trainLoss: tr.loss, trainAccuracy: tr.accuracy, testLoss: te.loss, testAccuracy: te.accuracy, ...robust(), lr: schedule.lr(0), seconds: 0 });
     saveState(0);
   }
 
@@ -110,11 +155,13 @@ export function train(model: Module, data: TrainData, run: RunDir, o: TrainOptio
     let correct = 0;
     let seen = 0;
     model.train();
+    let batch = 0;
     for (const b of data.train.epoch(epoch - 1)) {
       try {
         tidy(() => {
+          const x = adversarial ? adversarialBatch(attackModel!, adversarial, b.x, b.y, stepSeed(o.seed, epoch, batch)) : b.x;
           optimizer.zeroGrad();
-          const logits = model.forward(b.x);
+          const logits = model.forward(x);
           const loss = F.crossEntropy(logits, b.y);
           const value = loss.item();
           if (!Number.isFinite(value)) {
@@ -131,6 +178,7 @@ export function train(model: Module, data: TrainData, run: RunDir, o: TrainOptio
       } finally {
         dispose(b);
       }
+      batch++;
       progress?.tick(b.y.shape[0]!, { epoch, loss: lossSum / seen, acc: correct / seen });
       // A safe point: after Ctrl-C the run ends here and resumes from its last complete epoch.
       checkInterrupt();
@@ -141,9 +189,10 @@ export function train(model: Module, data: TrainData, run: RunDir, o: TrainOptio
     }
     seconds += (performance.now() - began) / 1000;
     const te = evaluate(model, data.test.epoch(0));
-    save(RunDir.epochFile(epoch), { epoch, iteration: optimizer.steps, trainLoss: lossSum / seen, trainAccuracy: correct / seen, testLoss: te.loss, testAccuracy: te.accuracy, lr: optimizer.lr, seconds });
+    save(RunDir.epochFile(epoch), { epoch, iteration: optimizer.steps, trainLoss: lossSum / seen, trainAccuracy: correct / seen, testLoss: te.loss, testAccuracy: te.accuracy, ...robust(), lr: optimizer.lr, seconds });
     schedule.observe(lossSum / seen);
     saveState(epoch);
+    index = run.prune(o.keep ?? "all");
   }
   return index;
 }

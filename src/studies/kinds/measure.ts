@@ -11,7 +11,7 @@ import { mkdirSync } from "node:fs";
 import { join, relative } from "node:path";
 import { attackBatches, type BatchAttackResult } from "../../attacks/batch.js";
 import { type AttackRef, attackEpsilons, createAttack, resolveAttack } from "../../attacks/registry.js";
-import { centredSpectrum, layerSpectra, linearPredictor, linearityGap, matchedRandom, meanSpectrum, minMaxLuminance, pathAnalysis, summarizeSpectrum } from "../../analysis/index.js";
+import { centredSpectrum, jacobianSpectra, layerSpectra, outputConfidence, summarizeSingularValues, linearPredictor, linearityGap, matchedRandom, meanSpectrum, minMaxLuminance, pathAnalysis, summarizeSpectrum } from "../../analysis/index.js";
 import type { Dataset, Split } from "../../data/index.js";
 import { AttackModel } from "../../nn/attack-model.js";
 import type { Module } from "../../nn/module.js";
@@ -56,6 +56,18 @@ export interface MeasureInputs {
   layerSpectra: boolean;
   /** Measure β (exactly linear models). */
   linear: boolean;
+  /**
+   * Paper C's measurements at the best checkpoint: robust accuracy under `attack`, output margins
+   * and confidence on the first `examples` training and test examples, the local Jacobian spectra
+   * (top k) at the first `jacobianExamples` attacked examples, and summaries of the layer spectra.
+   */
+  regularization?: Regularization | null;
+}
+
+export interface Regularization {
+  examples: number;
+  jacobianExamples: number;
+  k: number;
 }
 
 const EXAMPLES_SAVED = 8;
@@ -172,7 +184,44 @@ interface MeasureArgs {
    * attack), its perturbations there; `analyse` at the breakpoint epochs.
    */
   breakpoints?: { data: Dataset; final?: FinalPerturbations; analyse: boolean };
+  /** The examples whose margins and confidence paper C's measurements take. */
+  regularization?: { train: Dataset; test: Dataset };
   progress?: Progress;
+}
+
+const summaryRows = (rows: Rows, family: "sv" | "jsv", name: string, values: Tensor, examples?: number[]) => {
+  if (!examples) {
+    const s = summarizeSingularValues(values);
+    for (const k of ["max", "mean", "ratio", "entropy"] as const) rows.scalar("", `${family}_${k}:${name}`, s[k]);
+    return;
+  }
+  const all = examples.map((_, n) => summarizeSingularValues(values.select(0, n)));
+  for (const k of ["max", "mean", "ratio", "entropy"] as const) rows.perExample("", `${family}_${k}:${name}`, examples, all.map((s) => s[k]));
+};
+
+/** Paper C's rows: robust accuracy, margins and confidence per split, local Jacobian spectra. */
+function regularizationRows(rows: Rows, m: MeasureArgs, model: AttackModel, pgd: { cleanCorrect: Tensor; success: Tensor }): void {
+  const r = m.inputs.regularization!;
+  const n = pgd.cleanCorrect.shape[0]!;
+  const sum = (t: Tensor) => numbers(t).reduce((a, b) => a + b, 0);
+  // Paper A's success is clean-correct and fooled: the rest of the clean-correct examples resist.
+  rows.scalar(m.inputs.attack.key, "robust_accuracy", (100 * (sum(pgd.cleanCorrect) - sum(pgd.success))) / n);
+  for (const [split, d] of Object.entries(m.regularization!)) {
+    torch.tidy(() => {
+      const c = outputConfidence(torch.noGrad(() => model.logits(d.images)), d.labels);
+      const all = [...Array(d.labels.shape[0]!).keys()];
+      rows.perExample(split, "output_margin", all, numbers(c.margin));
+      rows.perExample(split, "confidence", all, numbers(c.confidence));
+      rows.perExample(split, "softmax_entropy", all, numbers(c.entropy));
+    });
+  }
+  const count = Math.min(r.jacobianExamples, m.data.labels.shape[0]!);
+  torch.tidy(() => {
+    const x = m.data.images.narrow(0, 0, count);
+    for (const j of jacobianSpectra(m.module, x, { k: r.k, seed: m.inputs.seed })) {
+      summaryRows(rows, "jsv", j.name.replace(/^input→/, ""), j.values, [...Array(count).keys()]);
+    }
+  });
 }
 
 function measureCheckpoint(m: MeasureArgs): { rows: Rows; tensors: Map<string, Map<string, Tensor>> } {
@@ -251,11 +300,17 @@ function measureCheckpoint(m: MeasureArgs): { rows: Rows; tensors: Map<string, M
         });
       }
     }
+    const regularization = Boolean(m.inputs.regularization) && m.key.best;
     if (m.inputs.layerSpectra && m.key.best) {
       torch.tidy(() => {
-        for (const layer of layerSpectra(m.module, x.shape.slice(1))) rows.curve("", `sv:${layer.name}`, numbers(layer.values));
+        for (const layer of layerSpectra(m.module, x.shape.slice(1), { reshaped: regularization })) {
+          const name = layer.kind === "conv-reshaped" ? `${layer.name} (reshaped)` : layer.name;
+          rows.curve("", `sv:${name}`, numbers(layer.values));
+          if (regularization) summaryRows(rows, "sv", name, layer.values);
+        }
       });
     }
+    if (regularization) regularizationRows(rows, m, model, pgd);
   } catch (e) {
     torch.dispose([pgd, bpOwn]);
     for (const t of tensors.values()) torch.dispose([...t.values()]);
@@ -300,6 +355,13 @@ export const measure: JobKind = {
     if (i.checkpoints !== undefined && i.checkpoints !== "best" && i.checkpoints !== "all") throw new OptionError(`${spec.id}: inputs.checkpoints is ${JSON.stringify(i.checkpoints)}; allowed: "best" | "all"`);
     checkStudyAttack(`${spec.id}: inputs.attack`, i.attack);
     for (const [k, e] of (i.extraAttacks ?? []).entries()) checkAttack(`${spec.id}: inputs.extraAttacks[${k}]`, e);
+    const r = i.regularization;
+    if (r) {
+      for (const k of ["examples", "jacobianExamples", "k"] as const) {
+        if (!Number.isSafeInteger(r[k]) || r[k] < 1) throw new OptionError(`${spec.id}: inputs.regularization.${k} must be an integer ≥ 1`);
+      }
+      if (typeof i.attack!.attack.eps !== "number") throw new OptionError(`${spec.id}: inputs.regularization needs a fixed-ε attack (its robust accuracy), got ε ${JSON.stringify(i.attack!.attack.eps)}`);
+    }
     if (i.breakpoints) {
       checkStudyAttack(`${spec.id}: inputs.breakpoints.attack`, i.breakpoints.attack);
       if (i.breakpoints.attack.key === i.attack!.key) throw new OptionError(`${spec.id}: inputs.breakpoints.attack.key must differ from inputs.attack.key ('${i.attack!.key}')`);
@@ -316,7 +378,8 @@ export const measure: JobKind = {
     const final = epochCheckpoints(index).at(-1);
     if (!best || !final) throw new Error(`${new RunDir(run.dir).indexPath}: the run has no ${best ? "epoch" : "best"} checkpoint; delete ${run.dir} and rerun`);
     const needsFinal = i.transfer || i.breakpoints !== null;
-    const measured = i.checkpoints === "all" ? index.checkpoints : [best];
+    if (best.removed) throw new Error(`${new RunDir(run.dir).indexPath}: the best checkpoint's file was deleted by the run's keep setting; train it with keep "best" or "all"`);
+    const measured = i.checkpoints === "all" ? index.checkpoints.filter((c) => !c.removed) : [best];
     const ordered = needsFinal ? [final, ...measured.filter((c) => c !== final)] : measured;
     const { checkpoints: _, ...rest } = i;
     const id = (c: CheckpointInfo) => `${spec.id}/${tag(c)}`;
@@ -345,11 +408,14 @@ export const measure: JobKind = {
     const breakpoints = atBreakpoint || isFinal
       ? { data: loadExamples(run, config, bp!.attack.split, bp!.attack.examples, ctx.dataDir), final: read(bp!.attack), analyse: atBreakpoint }
       : undefined;
+    const regularization = i.regularization && c.file === index.best
+      ? { train: loadExamples(run, config, "train", i.regularization.examples, ctx.dataDir), test: loadExamples(run, config, "test", i.regularization.examples, ctx.dataDir) }
+      : undefined;
     const attacked = data.labels.shape[0]! * (1 + i.extraAttacks.length) + (breakpoints && !breakpoints.final ? breakpoints.data.labels.shape[0]! : 0);
     const progress = ctx.progress ? new Progress(`measure ${tag(c)}`, attacked, "img") : undefined;
     try {
       const m = measureCheckpoint({
-        inputs: i, module, data, final, breakpoints, progress,
+        inputs: i, module, data, final, breakpoints, regularization, progress,
         key: { ...ctx.spec.tags, checkpoint: tag(c), epoch: c.epoch, iteration: c.iteration, best: c.file === index.best },
       });
       const files: string[] = [];
@@ -367,7 +433,7 @@ export const measure: JobKind = {
       return { rows: m.rows.rows, files, info: { checkpoint: c.file, best: c.file === index.best } };
     } finally {
       module.dispose();
-      torch.dispose([data, final, breakpoints?.data, breakpoints?.final]);
+      torch.dispose([data, final, breakpoints?.data, breakpoints?.final, regularization?.train, regularization?.test]);
     }
   },
 };

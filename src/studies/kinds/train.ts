@@ -78,6 +78,7 @@ export const train: JobKind = {
       at.scalar("", "test_accuracy", 100 * c.testAccuracy);
       at.scalar("", "train_loss", c.trainLoss);
       at.scalar("", "test_loss", c.testLoss);
+      if (c.robustAccuracy !== undefined) at.scalar("", "robust_accuracy", 100 * c.robustAccuracy);
       rows.rows.push(...at.rows);
     }
     if (diverged) rows.scalar("", "diverged", 1);
