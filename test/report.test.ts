@@ -17,7 +17,8 @@ let fx: Fixture;
 let report: Report;
 /** A real smoke-scale study by the study runner (learning dynamics: every figure kind but sweeps). */
 let smoke: Report;
-/** Paper C's smoke study: the regularization section. */
+/** Paper B's and paper C's smoke studies: the theory (maps, sweeps, set images) and regularization sections. */
+let paperB: Report[];
 let paperC: Report;
 before(async () => {
   fx = await writeFixtureStudy(join(mkdtempSync(join(tmpdir(), "advdyn-report-")), "study"));
@@ -26,10 +27,14 @@ before(async () => {
   const r = spawnSync(process.execPath, [fileURLToPath(new URL("../src/cli/main.js", import.meta.url)), "study", "dynamics", "--scale", "smoke", "--out", dir], { encoding: "utf8", timeout: 600_000 });
   assert.equal(r.status, 0, r.stderr);
   smoke = await buildReport(dir);
-  const cDir = join(mkdtempSync(join(tmpdir(), "advdyn-report-c-")), "at");
-  const c = spawnSync(process.execPath, [fileURLToPath(new URL("../src/cli/main.js", import.meta.url)), "study", "at-regularization", "--scale", "smoke", "--out", cDir], { encoding: "utf8", timeout: 600_000 });
-  assert.equal(c.status, 0, c.stderr);
-  paperC = await buildReport(cDir);
+  const studyReport = async (...args: string[]) => {
+    const out = join(mkdtempSync(join(tmpdir(), "advdyn-report-paper-")), args[0]!);
+    const r = spawnSync(process.execPath, [fileURLToPath(new URL("../src/cli/main.js", import.meta.url)), "study", ...args, "--scale", "smoke", "--out", out], { encoding: "utf8", timeout: 600_000 });
+    assert.equal(r.status, 0, r.stderr);
+    return buildReport(out);
+  };
+  paperB = [await studyReport("perturbation-theory", "--sweep", "nadv"), await studyReport("perturbation-learning")];
+  paperC = await studyReport("at-regularization");
 });
 
 const fig = (id: string): Figure => {
@@ -238,7 +243,7 @@ test("the reports open in headless Chromium: no console errors, images loaded, s
   // --no-sandbox: CI and this project's machines run tests as root, where Chromium's sandbox refuses to start.
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: ["--no-sandbox"] });
   try {
-    for (const r of [report, smoke, paperC]) await t.test(r.html, () => checkInBrowser(browser, r));
+    for (const r of [report, smoke, ...paperB, paperC]) await t.test(r.html, () => checkInBrowser(browser, r));
   } finally {
     await browser.close();
   }
@@ -303,5 +308,19 @@ test("layer singular values of an init-scale smoke study are the stored sv:* row
   for (const layer of new Set(shown.map((v) => `${v.model}|${v.layer}`))) {
     const vs = shown.filter((v) => `${v.model}|${v.layer}` === layer).sort((a, b) => Number(a.rank) - Number(b.rank)).map((v) => Number(v.value));
     assert.ok(vs.every((x, i) => i === 0 || vs[i - 1]! >= x), layer);
+  }
+});
+
+test("perturbation-theory --sweep nadv: one map per noise and norm with f's boundary and g's for every N^adv", () => {
+  const [theory] = paperB;
+  const figures = theory!.content.filter((f) => f.id.startsWith("theory-boundaries-"));
+  assert.deepEqual(figures.map((f) => f.id).sort(), ["gaussian", "uniform"].flatMap((n) => ["l0", "l2", "linf"].map((m) => `theory-boundaries-${n}-${m}`)));
+  const nAdv = [...new Set(theory!.info.spec.models.map((m) => Number(m.options.nAdv)))].sort((a, b) => a - b);
+  for (const f of figures) {
+    const networks = new Set(values(f).map((v) => String(v.network)));
+    assert.ok(networks.has("f"), f.id);
+    // A g that agrees with itself everywhere has no boundary on the window; every drawn one is a swept N^adv.
+    for (const n of networks) if (n !== "f") assert.ok(nAdv.includes(Number(n.split("= ")[1])), `${f.id}: ${n}`);
+    assert.ok(networks.size >= 2, `${f.id}: at least one g boundary`);
   }
 });

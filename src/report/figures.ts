@@ -6,7 +6,7 @@ import type { Row } from "../store/db.js";
 import { type Panel, type Scheme, extent, heatmapPng, imagePng, panelsSpec } from "./image.js";
 import type { ModelEntry } from "../store/study-folder.js";
 import { type Array32, type Study, readTensors } from "./study.js";
-import { noiseSizeFigures, perturbationSetFigures, theoryMapFigures, theorySweepFigures } from "./paper-b.js";
+import { noiseSizeFigures, perturbationSetFigures, theoryBoundaryFigures, theoryMapFigures, theorySweepFigures } from "./paper-b.js";
 import { atAccuracyFigures, atJacobianFigures, atLayerFigures, atMarginFigures } from "./paper-c.js";
 import { type VlSpec, renderSvg } from "./vega.js";
 
@@ -439,6 +439,7 @@ export const FIGURES: readonly FigureDef[] = [
   { name: "layers", quantities: ["sv:"], build: layerFigures },
   { name: "theory-sweep", quantities: ["acc_g", "acc_h"], build: theorySweepFigures },
   { name: "theory-maps", quantities: ["acc_f", "acc_g", "acc_h"], build: theoryMapFigures },
+  { name: "theory-boundaries", quantities: ["acc_g"], build: theoryBoundaryFigures },
   { name: "perturbation-sets", quantities: ["fool_rate"], build: perturbationSetFigures },
   { name: "noise-size", quantities: ["test_accuracy"], build: noiseSizeFigures },
   { name: "at-accuracy", quantities: ["test_accuracy", "robust_accuracy"], build: atAccuracyFigures },

@@ -4,7 +4,6 @@
 // From perturbation-learning's derived sets: example images x, δ and x + δ with their labels.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { loadSafetensors } from "../torch/safetensors.js";
 import type { Figure } from "./figures.js";
 import type { Ctx } from "./figures.js";
 import { type Panel, dataUri, heatmapPng, imagePng, panelsSpec } from "./image.js";
@@ -105,50 +104,96 @@ export async function theoryMapFigures(ctx: Ctx): Promise<Figure[]> {
   return out;
 }
 
-const SET_EXAMPLES = 6;
 
-/** Per derived set (lowest seed): the first examples as x, δ and x + δ, with the source label and the new one. */
+/** The grid points where a sign map changes sign toward its right or upper neighbour: its decision boundary. */
+function boundary(map: Float32Array, axis: Float32Array): { s: number; t: number }[] {
+  const side = axis.length;
+  const out: { s: number; t: number }[] = [];
+  for (let r = 0; r < side; r++) {
+    for (let c = 0; c < side; c++) {
+      const v = map[r * side + c]! > 0;
+      if ((c + 1 < side && (map[r * side + c + 1]! > 0) !== v) || (r + 1 < side && (map[(r + 1) * side + c]! > 0) !== v)) out.push({ s: axis[c]!, t: axis[r]! });
+    }
+  }
+  return out;
+}
+
+/** With `--sweep nadv`: per noise and norm (lowest seed), g's decision boundary for each N^adv on one map, with f's. */
+export async function theoryBoundaryFigures(ctx: Ctx): Promise<Figure[]> {
+  const sizes = new Map(ctx.study.models.filter((m) => m.name === "onehidden" && m.group).map((m) => [m.key, Number(m.options.nAdv)]));
+  if (new Set(sizes.values()).size < 2) return [];
+  const cells = new Map<string, { nAdv: number; path: string }[]>();
+  for (const job of ctx.study.info.spec.jobs) {
+    const nAdv = sizes.get(String(job.tags.model));
+    const path = join(ctx.study.dir, job.id, "maps.safetensors");
+    if (job.kind !== "perturbation-theory" || nAdv === undefined || !existsSync(path)) continue;
+    const cell = `${ctx.study.models.find((m) => m.key === job.tags.model)!.group}/${(job.inputs as { norm: string }).norm}`;
+    const list = cells.get(cell) ?? cells.set(cell, []).get(cell)!;
+    if (!list.some((x) => x.nAdv === nAdv)) list.push({ nAdv, path });
+  }
+  const out: Figure[] = [];
+  for (const [cell, maps] of cells) {
+    const [noise, norm] = cell.split("/") as [string, string];
+    maps.sort((a, b) => a.nAdv - b.nAdv);
+    const first = ctx.tensors(maps[0]!.path).arrays;
+    const axis = first.get("axis")!.data;
+    // f is trained on the same D with the same seed in every cell of the sweep: one f boundary.
+    // f last: drawn on top.
+    const values = [
+      ...maps.flatMap((m) => boundary(ctx.tensors(m.path).arrays.get("map_g")!.data, axis).map((p) => ({ ...p, network: `g, N^adv = ${m.nAdv}` }))),
+      ...boundary(first.get("map_f")!.data, axis).map((p) => ({ ...p, network: "f" })),
+    ];
+    const scale = { domain: [axis[0]!, axis.at(-1)!], nice: false, zero: false };
+    const spec: VlSpec = {
+      data: { values }, width: 320, height: 320, mark: { type: "square", size: 6, opacity: 0.8 },
+      encoding: {
+        x: { field: "s", type: "quantitative", scale, title: "along u₁" }, y: { field: "t", type: "quantitative", scale, title: "along u₂" },
+        color: { field: "network", type: "nominal", title: "boundary of", sort: ["f", ...maps.map((m) => `g, N^adv = ${m.nAdv}`)],
+          scale: { range: ["#000000", "#440154", "#3b528b", "#21918c", "#5ec962", "#fde725", "#f89540", "#cc4778", "#7e03a8", "#0d0887", "#e16462"] } },
+      },
+    };
+    out.push({
+      id: `theory-boundaries-${noise}-${norm}`.replace(/[^A-Za-z0-9._-]+/g, "_"), section: "theory",
+      title: `g's decision boundary for growing N^adv, ${noise} noise, ${NORM_LABEL[norm] ?? norm} perturbations`,
+      caption: "The points of the (u₁, u₂) grid where the sign of f (black) or of g trained on N^adv perturbed noise samples changes (lowest seed); paper B's Fig. 3 shows g's boundary approaching f's as N^adv grows.",
+      spec, svg: await renderSvg(spec),
+    });
+  }
+  return out;
+}
+
+/** Per derived set (lowest seed): its preview's examples as x, δ and x + δ, with the source label and the new one. */
 export async function perturbationSetFigures(ctx: Ctx): Promise<Figure[]> {
   const out: Figure[] = [];
   const seen = new Set<string>();
   for (const job of ctx.study.info.spec.jobs) {
     const key = `${job.tags.dataset}/${job.tags.model}`;
-    if (job.kind !== "derive-dataset" || job.tags.dataset !== ctx.dataset || seen.has(key) || !job.deps?.set) continue;
-    const setFile = join(ctx.study.dir, job.id, "train.safetensors");
-    const attackFile = join(ctx.study.dir, job.deps.set, "attack.safetensors");
-    if (!existsSync(setFile) || !existsSync(attackFile)) continue;
+    const file = join(ctx.study.dir, job.id, "preview.safetensors");
+    if (job.kind !== "derive-dataset" || job.tags.dataset !== ctx.dataset || seen.has(key) || !existsSync(file)) continue;
     seen.add(key);
-    const set = loadSafetensors(setFile);
-    const attack = loadSafetensors(attackFile);
-    try {
-      const images = set.tensors.get("images")!;
-      const [n, c, h, w] = images.shape as [number, number, number, number];
-      const size = c * h * w;
-      const k = Math.min(SET_EXAMPLES, n);
-      const adv = images.toTypedArray() as Float32Array;
-      const delta = attack.tensors.get("delta.0")!.toTypedArray() as Float32Array;
-      const labels = attack.tensors.get("labels")!.toTypedArray() as BigInt64Array;
-      const next = set.tensors.get("labels")!.toTypedArray() as BigInt64Array;
-      const panels: Panel[] = [];
-      const panel = (title: string, data: Float32Array, signed: boolean): Panel => ({ title, data, height: h, width: w, png: imagePng(data, c, h, w, signed) });
-      // Rows: x, δ, x + δ; a column per example.
-      const rows = [
-        (i: number) => panel(`x, label ${labels[i]}`, adv.slice(i * size, (i + 1) * size).map((v, j) => v - delta[i * size + j]!), false),
-        (i: number) => panel("δ", delta.slice(i * size, (i + 1) * size), true),
-        (i: number) => panel(`x + δ, new label ${next[i]}`, adv.slice(i * size, (i + 1) * size), false),
-      ];
-      for (const make of rows) for (let i = 0; i < k; i++) panels.push(make(i));
-      const spec = panelsSpec(panels, "pixel", undefined, k);
-      out.push({
-        id: `perturbation-set-${key}`.replace(/[^A-Za-z0-9._-]+/g, "_"), section: "theory", panels,
-        title: `Perturbation set ${job.tags.model} (${ctx.dataset})`,
-        caption: "The first examples of the set: the source image x (a training image, or uniform noise) with its label, δ (grey = 0, scaled per panel), " +
-          "and the stored x + δ with the label the set gives it (the attack's target). x is x + δ − δ as stored.",
-        spec, svg: await renderSvg(spec),
-      });
-    } finally {
-      for (const t of [...set.tensors.values(), ...attack.tensors.values()]) t.dispose();
-    }
+    const { arrays } = ctx.tensors(file);
+    const adv = arrays.get("images")!;
+    const delta = arrays.get("delta")!.data;
+    const [source, next] = [arrays.get("source_labels")!.data, arrays.get("labels")!.data];
+    const [k, c, h, w] = adv.shape as [number, number, number, number];
+    const size = c * h * w;
+    const panel = (title: string, data: Float32Array, signed: boolean): Panel => ({ title, data, height: h, width: w, png: imagePng(data, c, h, w, signed) });
+    // Rows: x, δ, x + δ; a column per example.
+    const rows = [
+      (i: number) => panel(`x, label ${source[i]}`, adv.data.slice(i * size, (i + 1) * size).map((v, j) => v - delta[i * size + j]!), false),
+      (i: number) => panel("δ", delta.slice(i * size, (i + 1) * size), true),
+      (i: number) => panel(`x + δ, new label ${next[i]}`, adv.data.slice(i * size, (i + 1) * size), false),
+    ];
+    const panels: Panel[] = [];
+    for (const make of rows) for (let i = 0; i < k; i++) panels.push(make(i));
+    const spec = panelsSpec(panels, "pixel", undefined, k);
+    out.push({
+      id: `perturbation-set-${key}`.replace(/[^A-Za-z0-9._-]+/g, "_"), section: "theory", panels,
+      title: `Perturbation set ${job.tags.model} (${ctx.dataset})`,
+      caption: "The first examples of the set: the source image x (a training image, or uniform noise) with its label, δ (grey = 0, scaled per panel), " +
+        "and the stored x + δ with the label the set gives it (the attack's target). x is x + δ − δ as stored.",
+      spec, svg: await renderSvg(spec),
+    });
   }
   return out;
 }

@@ -129,9 +129,11 @@ export function trainRun(out: string, s: RunSettings, o: TrainRunOptions = {}): 
   const device = o.device ?? "cpu";
   // A folder dataset's relative path is relative to the run folder.
   const dataset = resolveRef(s.dataset, out);
+  // Settings first: a bad one is refused before any data is read.
+  const adversarial = s.adversarial && resolveAdversarial(s.adversarial);
+  const keep = s.keep === undefined || s.keep === "all" ? undefined : checkKeep(s.keep);
   const trainSet = loadSplit(dataset, "train", s.trainExamples, o.dataDir);
   const testSet = loadSplit(dataset, "test", s.testExamples, o.dataDir);
-  const adversarial = s.adversarial && resolveAdversarial(s.adversarial);
   const robustSet = adversarial && loadSplit(dataset, "test", Math.min(adversarial.examples, testSet.labels.shape[0]!), o.dataDir);
   try {
     const schema = describeModel(s.model.name).options;
@@ -152,7 +154,7 @@ export function trainRun(out: string, s: RunSettings, o: TrainRunOptions = {}): 
       epochs: s.epochs, batchSize: s.batchSize, seed: s.seed, augment: s.augment ?? false, optim,
       checkpointEveryIters: s.checkpointEveryIters ?? 0, earlyEpochs: s.earlyEpochs ?? 1,
       ...(adversarial ? { adversarial } : {}),
-      ...(s.keep !== undefined && s.keep !== "all" ? { keep: checkKeep(s.keep) } : {}),
+      ...(keep ? { keep } : {}),
     };
     // The model first: bad options are refused before the run folder is created.
     const model = createModel(s.model.name, modelOptions as never).to(device);

@@ -3,6 +3,8 @@
 // examples; the class the source model now predicts; or the original labels), the test split
 // that of the source set. Rows: the fool rate of the new set, overall and per new label (how
 // often the source model assigns x + δ its new label, from the stored adversarial classes).
+// preview.safetensors holds the first few examples (x + δ, δ, both labels) for the report, which
+// then never reads a whole set (3.8 GB for paper B's largest noise set).
 import { join, relative } from "node:path";
 import { resolveRef, writeFolderDataset } from "../../data/index.js";
 import { RunDir } from "../../store/run.js";
@@ -24,6 +26,7 @@ export interface DeriveInputs {
 }
 
 const LABELS = ["targets", "adversarial", "original"] as const;
+const PREVIEW = 6;
 
 export const deriveDataset: JobKind = {
   name: "derive-dataset",
@@ -59,7 +62,13 @@ export const deriveDataset: JobKind = {
           const n = mask.sum().item();
           return n ? (100 * fooled.mul(mask).sum().item()) / n : Number.NaN;
         });
-        return { images, labels: labels.contiguous(), foolRate: 100 * fooled.mean().item(), perClass };
+        const p = Math.min(PREVIEW, m);
+        const preview = {
+          images: images.narrow(0, 0, p).contiguous(), delta: first(tensors.get(`delta.${k}`)!).narrow(0, 0, p).contiguous(),
+          // Labels as float32: the report reads float arrays only.
+          source_labels: first(source.labels).narrow(0, 0, p).to("float32"), labels: labels.narrow(0, 0, p).to("float32"),
+        };
+        return { images, labels: labels.contiguous(), foolRate: 100 * fooled.mean().item(), perClass, preview };
       });
       try {
         // The source's test split, with a folder dataset's path made relative to the new folder.
@@ -69,15 +78,16 @@ export const deriveDataset: JobKind = {
           name: `${config.dataset.name}+${summary.attack}`, classes: source.classes, testFrom,
           provenance: { run: summary.source.run, checkpoint: summary.checkpoint, attack: summary.attack, epsilon: summary.perEpsilon[k]!.epsilon, targets: summary.targets, labels: i.labels, attackSet: set.record.key },
         });
+        torch.saveSafetensors(join(ctx.dir, "preview.safetensors"), built.preview);
       } finally {
-        torch.dispose([built.images, built.labels]);
+        torch.dispose([built.images, built.labels, built.preview]);
       }
       // The set's one result, which tables read beside the models trained on it.
       const rows = new Rows({ ...ctx.spec.tags, checkpoint: summary.checkpoint.replace(/\.safetensors$/, ""), epoch: summary.epoch, iteration: summary.iteration, best: true });
       rows.scalar("", "examples", m);
       rows.scalar("", "fool_rate", built.foolRate);
       rows.curve("", "fool_rate_class", built.perClass);
-      return { rows: rows.rows, files: ["dataset.json", "train.safetensors"].map((f) => join(ctx.spec.id, f)) };
+      return { rows: rows.rows, files: ["dataset.json", "train.safetensors", "preview.safetensors"].map((f) => join(ctx.spec.id, f)) };
     } finally {
       torch.dispose([...tensors.values()]);
       torch.dispose(source);
