@@ -60,3 +60,23 @@ test("adversarial training of a linear model: the trainer's loss is the clean lo
     g.dispose();
   }
 });
+
+test("Attack.adversarial is run()'s clipped output without the bookkeeping: PGD, FGSM and a minimal-norm attack, same seed", () => {
+  const g = new torch.Generator(4);
+  const model = new nn.Sequential(new nn.Linear(12, 16, { generator: g }), new nn.ReLU(), new nn.Linear(16, 3, { generator: g }));
+  const am = new AttackModel(model);
+  const x = torch.rand([20, 12], { generator: g });
+  const y = torch.randint(0, 3, [20], { generator: g });
+  for (const ref of [trainingAttack("pgd", "linf", 0.1), trainingAttack("fgsm", "linf", 0.05), { attack: "ddn", norm: "l2" as const, eps: 0.5, options: { steps: 10 } }]) {
+    const attack = createAttack(ref);
+    torch.tidy(() => {
+      const fast = values(attack.adversarial(am, x, y, ref.eps as number, 3));
+      const full = values(attack.run(am, x, y, { epsilons: ref.eps as number, seed: 3 }).clipped[0]!);
+      assert.deepEqual(fast, full, ref.attack);
+    });
+  }
+  assert.throws(() => createAttack(trainingAttack("pgd", "linf", 0.1)).adversarial(am, x.add(2), y, 0.1, 0), /within the model's bounds/);
+  torch.dispose([x, y]);
+  model.dispose();
+  g.dispose();
+});

@@ -189,9 +189,9 @@ export abstract class FixedEpsilonAttack implements Attack {
   }
 
   adversarial(model: AttackModel, inputs: Tensor, criterion: CriterionLike, epsilon: number, seed: number): Tensor {
-    const c = asCriterion(criterion);
-    return model.attacking(() => torch.tidy(() => withGenerator(seed, (generator) =>
-      torch.noGrad(() => clipPerturbation(inputs, this.perturb({ model, inputs, criterion: c, epsilon, generator }), epsilon, this.distance, model.bounds)))));
+    const p = prepare(model, inputs, criterion, { epsilons: epsilon, seed });
+    return model.attacking(() => torch.tidy(() => withGenerator(p.seed, (generator) =>
+      torch.noGrad(() => clipPerturbation(inputs, this.perturb({ model, inputs, criterion: p.criterion, epsilon, generator }), epsilon, this.distance, model.bounds)))));
   }
 
   repeat(times: number): Attack {

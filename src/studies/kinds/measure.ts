@@ -1,7 +1,8 @@
 // `measure`: one checkpoint of a run, attacked with the study's attack (and further attacks, e.g.
 // minimal-norm ones for the dynamics), the perturbations' spectra summarised per example, β of
 // linear models, the transfer of the final checkpoint's perturbations, ReLU flips and roughness
-// along the final checkpoint's adversarial vs random segments, layer spectra. Rows go to the
+// along the final checkpoint's adversarial vs random segments, layer spectra, and paper C's robust
+// accuracy, margins, confidence and local Jacobian spectra (`regularization`). Rows go to the
 // results; the tensors the report draws (mean spectra, examples, β) to <id>/<attack key>.safetensors.
 //
 // A spec with `checkpoints: "best" | "all"` is a template: once its run is trained it becomes one
