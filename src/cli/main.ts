@@ -6,15 +6,19 @@ import { CommanderError } from "commander";
 import { FolderInUse } from "../store/lock.js";
 import { Interrupted } from "../torch/errors.js";
 import { OptionError } from "../util/schema.js";
-import { program } from "./program.js";
+import { version } from "../util/version.js";
 import { UsageError } from "./usage.js";
 
 const argv = process.argv.slice(2);
+// --version alone needs none of the commands (loading their registries is most of a start-up).
+const { program } = argv.length === 1 && argv[0] === "--version" ? { program: undefined } : await import("./program.js");
 const command = argv.find((a) => !a.startsWith("-"));
 const hint = command ? ` (advdyn ${command} --help lists the options)` : " (advdyn --help lists the commands)";
 
 try {
-  if (argv.length === 0) {
+  if (!program) {
+    console.log(version);
+  } else if (argv.length === 0) {
     console.log(program(argv).helpInformation());
     process.exitCode = 2;
   } else {
