@@ -101,20 +101,25 @@ async function validateIfr(): Promise<void> {
   }
 }
 
-/** Paper B's claim per set (§5.2): a model trained only on it classifies clean test images above chance; per seed and pooled. */
-async function validateLearning(): Promise<void> {
+/** A study at demo settings on every image of the data folder (the command line's seeds and overrides); its results database. */
+async function demoOnEveryImage(study: "perturbation-learning" | "at-regularization") {
   const { runStudyArgs } = await import("../src/cli/study.js");
   const { ResultsDb } = await import("../src/store/db.js");
   const dataset = (values.dataset ?? "cifar10") as "cifar10";
   const seeds = (values.seeds ?? "0,1").split(",").map(Number);
-  const out = values.out ?? mkdtempSync(join(tmpdir(), "advdyn-validate-pl-"));
+  const out = values.out ?? mkdtempSync(join(tmpdir(), `advdyn-validate-${study}-`));
   await runStudyArgs({
-    study: "perturbation-learning", scale: "demo", datasets: [dataset], dataDir: values["data-dir"]!, out, device: "cpu", json: false, seeds,
+    study, scale: "demo", datasets: [dataset], dataDir: values["data-dir"]!, out, device: "cpu", json: false, seeds,
     // CIFAR-10's full split sizes: all of the images the folder holds.
     trainExamples: 50000, testExamples: 10000, ...(values.epochs ? { epochs: Number(values.epochs) } : {}),
     ...(values["attack-steps"] ? { attackSteps: Number(values["attack-steps"]) } : {}), ...(values["attack-examples"] ? { attackExamples: Number(values["attack-examples"]) } : {}),
   });
-  const db = await ResultsDb.open(join(out, "results.duckdb"));
+  return { db: await ResultsDb.open(join(out, "results.duckdb")), dataset, seeds };
+}
+
+/** Paper B's claim per set (§5.2): a model trained only on it classifies clean test images above chance; per seed and pooled. */
+async function validateLearning(): Promise<void> {
+  const { db, dataset, seeds } = await demoOnEveryImage("perturbation-learning");
   try {
     const rows = await db.query(
       `SELECT dataset, model, seed, value FROM results WHERE best AND quantity = 'test_accuracy' AND model <> 'source' AND dataset LIKE ? ORDER BY model, dataset, seed`, [`${dataset}-%`]);
@@ -138,17 +143,7 @@ async function validateLearning(): Promise<void> {
  * (σ_max) and flatter (entropy); per model family and seed, then on the seeds' means.
  */
 async function validateRegularization(): Promise<void> {
-  const { runStudyArgs } = await import("../src/cli/study.js");
-  const { ResultsDb } = await import("../src/store/db.js");
-  const dataset = (values.dataset ?? "cifar10") as "cifar10";
-  const seeds = (values.seeds ?? "0,1").split(",").map(Number);
-  const out = values.out ?? mkdtempSync(join(tmpdir(), "advdyn-validate-at-"));
-  await runStudyArgs({
-    study: "at-regularization", scale: "demo", datasets: [dataset], dataDir: values["data-dir"]!, out, device: "cpu", json: false, seeds,
-    trainExamples: 50000, testExamples: 10000, ...(values.epochs ? { epochs: Number(values.epochs) } : {}),
-    ...(values["attack-examples"] ? { attackExamples: Number(values["attack-examples"]) } : {}),
-  });
-  const db = await ResultsDb.open(join(out, "results.duckdb"));
+  const { db, dataset, seeds } = await demoOnEveryImage("at-regularization");
   try {
     const rows = await db.query(
       // Margins: their size |z_y − max z_j|, the output-space distance to the boundary paper C says shrinks.

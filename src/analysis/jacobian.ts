@@ -46,9 +46,10 @@ function targetModules(m: Module, prefix = ""): [string, Module][] {
 /**
  * Runs the model on x with each module's forward shadowed on the instance (layers have no hooks),
  * calling seen(module, output) on the first output of each, and restores the forwards after.
- * Returns the modules whose output is the logits themselves (the readout, already the logits entry).
+ * Returns the modules whose output is the logits themselves (the readout, already the logits entry)
+ * and the logits' size per example.
  */
-function shadowed(m: AttackModel, modules: Module[], x: Tensor, seen: (module: Module, out: Tensor) => void): Set<Module> {
+function shadowed(m: AttackModel, modules: Module[], x: Tensor, seen: (module: Module, out: Tensor) => void): { readouts: Set<Module>; logits: number } {
   const firstOutputs = new Map<Module, Tensor>();
   for (const module of modules) {
     const forward = module.forward.bind(module);
@@ -69,7 +70,7 @@ function shadowed(m: AttackModel, modules: Module[], x: Tensor, seen: (module: M
   try {
     return torch.tidy(() => {
       const logits = m.logits(x);
-      return new Set([...firstOutputs].filter(([, out]) => out === logits).map(([module]) => module));
+      return { readouts: new Set([...firstOutputs].filter(([, out]) => out === logits).map(([module]) => module)), logits: logits.numel / x.shape[0]! };
     });
   } finally {
     for (const module of modules) delete (module as { forward?: unknown }).forward;
@@ -161,9 +162,8 @@ export function jacobianSpectra(model: AnalysedModel, x: Tensor, o: JacobianOpti
     const input = x.detach().to(dtype).to(device);
     const named = targetModules(m.module);
     const outputs = new Map<Module, number>();
-    const readouts = torch.noGrad(() => shadowed(m, named.map(([, t]) => t), input.narrow(0, 0, 1), (t, out) => outputs.set(t, out.numel)));
+    const { readouts, logits } = torch.noGrad(() => shadowed(m, named.map(([, t]) => t), input.narrow(0, 0, 1), (t, out) => outputs.set(t, out.numel)));
     for (const t of readouts) outputs.delete(t);
-    const logits = torch.noGrad(() => m.logits(input.narrow(0, 0, 1)).numel);
     const nameOf = new Map(named.map(([name, t]) => [t, name]));
     const targets: [string, Module | undefined, number][] = [...outputs].map(([t, size]) => [nameOf.get(t)!, t, size]);
     targets.push(["logits", undefined, logits]);

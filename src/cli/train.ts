@@ -9,7 +9,7 @@ import { type Keep, RunDir } from "../store/run.js";
 import { optimDefaults } from "../train/defaults.js";
 import { attackNames } from "../attacks/registry.js";
 import { NORMS } from "../attacks/norms.js";
-import { type RunSettings, trainRun, trainingAttack } from "../train/run.js";
+import { type RunSettings, checkKeep, trainRun, trainingAttack } from "../train/run.js";
 import { addSchemaOptions, deviceOption, integer, number, schemaValues } from "./options.js";
 import { peek } from "./peek.js";
 import { table } from "./table.js";
@@ -26,9 +26,11 @@ const datasetRef = (value: string, out: string): DatasetRef =>
   (NAMED_DATASETS as readonly string[]).includes(value) ? { name: value as DatasetRef["name"] } : { name: "folder", options: { folder: relative(out, resolve(value)) } };
 
 function keepArg(value: string): Keep {
-  if (value === "all" || value === "best" || value === "last") return value;
-  if (/^\d+$/.test(value) && Number(value) >= 1) return Number(value);
-  throw new InvalidArgumentError(`expected all, best, last or a number of epochs ≥ 1, got '${value}'`);
+  try {
+    return checkKeep(/^\d+$/.test(value) ? Number(value) : (value as Keep));
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message.replace(/^keep: /, ""));
+  }
 }
 
 export function trainCommand(argv: readonly string[]): Command {

@@ -12,7 +12,7 @@ import type { MeasureInputs, StudyAttack, TrainInputs } from "./kinds/index.js";
 import { PAPER_A_MODELS, type PaperModel, type PaperValue } from "./paper-a-models.js";
 import { type TheorySweep, perturbationLearningSpec, perturbationTheorySpec } from "./paper-b.js";
 import { atRegularizationSpec } from "./paper-c.js";
-import type { PaperAStudy, Scale, StudyName } from "./spec.js";
+import { type PaperAStudy, type Scale, type StudyName, checkModelKeys, studyDataset } from "./spec.js";
 
 export interface CatalogOptions {
   scale: Scale;
@@ -122,7 +122,7 @@ function describeAttack(a: StudyAttack): string {
 }
 
 function datasetEntry(name: DatasetName, s: ScaleSettings): DatasetEntry {
-  const ref: DatasetRef = name === "fourier-classes" ? { name, options: { fourierClasses: s.synthetic } } : { name };
+  const ref = studyDataset(name, s.synthetic);
   return { key: name, ref, side: imageShape(ref)[1] };
 }
 
@@ -303,9 +303,7 @@ export function studySpec(study: StudyName, o: CatalogOptions): StudySpec {
   if (study === "at-regularization") return atRegularizationSpec(o);
   const b = scaledSettings(study, o);
   if (o.models) {
-    const known = [...new Set(b.datasets.flatMap((d) => d.models.map((m) => m.key)))];
-    const unknown = o.models.filter((k) => !known.includes(k));
-    if (unknown.length) throw new RangeError(`models: ${unknown.join(", ")} not in study ${study} at scale ${o.scale} (it has ${known.join(", ")})`);
+    checkModelKeys(study, o.scale, o.models, [...new Set(b.datasets.flatMap((d) => d.models.map((m) => m.key)))]);
     for (const d of b.datasets) {
       d.models = d.models.filter((m) => o.models!.includes(m.key));
       d.tables = d.tables.map((t) => ({ ...t, rows: t.rows.filter((r) => o.models!.includes(r.model)) })).filter((t) => t.rows.length > 0);

@@ -4,12 +4,12 @@
 // perturbation-learning: real images; per dataset a standard model, then per scenario × norm an
 // attack-set → derive-dataset → a fresh model trained on the perturbation set alone.
 import type { AttackRef } from "../attacks/registry.js";
-import { type DatasetName, type DatasetRef, NORMALIZATION, imageShape } from "../data/index.js";
+import { type DatasetName, NORMALIZATION, imageShape } from "../data/index.js";
 import type { JobSpec, ModelEntry, StudySpec } from "../store/study-folder.js";
 import type { Table, TableColumn } from "../store/tables.js";
 import type { AttackSetInputs, DeriveInputs, TrainInputs } from "./kinds/index.js";
 import { THEORY_NOISES, THEORY_NORMS, type TheoryInputs } from "./kinds/perturbation-theory.js";
-import type { Scale } from "./spec.js";
+import { type Scale, studyDataset } from "./spec.js";
 
 export const THEORY_SWEEPS = ["d", "n", "nadv", "eps"] as const;
 export type TheorySweep = (typeof THEORY_SWEEPS)[number];
@@ -213,7 +213,7 @@ export function perturbationLearningSpec(o: LearningOptions): StudySpec {
   const tables: Table[] = [];
   const models = new Map<string, ModelEntry>();
   for (const name of names) {
-    const ref: DatasetRef = name === "fourier-classes" ? { name, options: { fourierClasses: s.synthetic } } : { name };
+    const ref = studyDataset(name, s.synthetic);
     const [channels] = imageShape(ref);
     const budget = BUDGETS[name] ?? BUDGETS[channels === 1 ? "fashion-mnist" : "cifar10"]!;
     // The paper's networks behind its normalisation wrapper; a small conv net that trains in seconds elsewhere.

@@ -5,13 +5,13 @@
 // output margins and confidence on training and test examples. The paper's own experimental details
 // were not retrievable; the settings below are ours and docs/studies.md says so.
 import type { AttackRef } from "../attacks/registry.js";
-import { type DatasetName, type DatasetRef, imageShape } from "../data/index.js";
+import { type DatasetName, imageShape } from "../data/index.js";
 import type { JobSpec, ModelEntry, StudySpec } from "../store/study-folder.js";
 import type { Table, TableColumn } from "../store/tables.js";
 import { trainingAttack } from "../train/run.js";
 import type { MeasureInputs, StudyAttack, TrainInputs } from "./kinds/index.js";
 import type { CatalogOptions } from "./catalog.js";
-import type { Scale } from "./spec.js";
+import { type Scale, checkModelKeys, studyDataset } from "./spec.js";
 
 /** attackSteps sets both the training and the evaluation attack's steps. */
 export type RegularizationOptions = Pick<CatalogOptions, "scale" | "datasets" | "seeds" | "models" | "epochs" | "trainExamples" | "testExamples" | "attackSteps" | "attackExamples">;
@@ -77,13 +77,10 @@ export function atRegularizationSpec(o: RegularizationOptions): StudySpec {
   const s = SCALES[o.scale];
   const paper = o.scale === "paper";
   const names = o.datasets?.length ? o.datasets : paper ? (["cifar10"] as DatasetName[]) : (["fourier-classes"] as DatasetName[]);
-  const refOf = (name: DatasetName): DatasetRef => (name === "fourier-classes" ? { name, options: { fourierClasses: s.synthetic } } : { name });
   const keyOf = (family: string, eps: number) => `${family}-eps${eps}`;
-  const allEps = [...new Set(names.flatMap((n) => epsilonsFor(imageShape(refOf(n))[0]!)))];
+  const allEps = [...new Set(names.flatMap((n) => epsilonsFor(imageShape(studyDataset(n, s.synthetic))[0]!)))];
   if (o.models) {
-    const known = s.models.flatMap((m) => [m.key, ...allEps.map((e) => keyOf(m.key, e))]);
-    const unknown = o.models.filter((k) => !known.includes(k));
-    if (unknown.length) throw new RangeError(`models: ${unknown.join(", ")} not in study at-regularization at scale ${o.scale} (it has ${known.join(", ")})`);
+    checkModelKeys("at-regularization", o.scale, o.models, s.models.flatMap((m) => [m.key, ...allEps.map((e) => keyOf(m.key, e))]));
   }
   const wanted = (family: string, eps: number) => !o.models || o.models.includes(family) || o.models.includes(keyOf(family, eps));
   const seeds = o.seeds ?? [0];
@@ -97,7 +94,7 @@ export function atRegularizationSpec(o: RegularizationOptions): StudySpec {
   const jobs: JobSpec[] = [];
   const tables: Table[] = [];
   for (const name of names) {
-    const ref = refOf(name);
+    const ref = studyDataset(name, s.synthetic);
     const channels = imageShape(ref)[0]!;
     const epsilons = epsilonsFor(channels);
     const evalEps = Math.max(...epsilons) / 255;

@@ -108,8 +108,8 @@ export interface TrainRunOptions {
   onStart?: (info: { config: RunConfig; model: Module; resumed: boolean }) => void;
 }
 
-function checkKeep(keep: Keep): Keep {
-  if (keep === "best" || keep === "last" || (Number.isSafeInteger(keep) && (keep as number) >= 1)) return keep;
+export function checkKeep(keep: Keep): Keep {
+  if (keep === "all" || keep === "best" || keep === "last" || (Number.isSafeInteger(keep) && (keep as number) >= 1)) return keep;
   throw new OptionError(`keep: expected all, best, last or a number of epochs ≥ 1, got ${JSON.stringify(keep)}`);
 }
 
@@ -131,7 +131,7 @@ export function trainRun(out: string, s: RunSettings, o: TrainRunOptions = {}): 
   const dataset = resolveRef(s.dataset, out);
   // Settings first: a bad one is refused before any data is read.
   const adversarial = s.adversarial && resolveAdversarial(s.adversarial);
-  const keep = s.keep === undefined || s.keep === "all" ? undefined : checkKeep(s.keep);
+  const keep = s.keep === undefined ? undefined : checkKeep(s.keep);
   const trainSet = loadSplit(dataset, "train", s.trainExamples, o.dataDir);
   const testSet = loadSplit(dataset, "test", s.testExamples, o.dataDir);
   const robustSet = adversarial && loadSplit(dataset, "test", Math.min(adversarial.examples, testSet.labels.shape[0]!), o.dataDir);
@@ -154,7 +154,7 @@ export function trainRun(out: string, s: RunSettings, o: TrainRunOptions = {}): 
       epochs: s.epochs, batchSize: s.batchSize, seed: s.seed, augment: s.augment ?? false, optim,
       checkpointEveryIters: s.checkpointEveryIters ?? 0, earlyEpochs: s.earlyEpochs ?? 1,
       ...(adversarial ? { adversarial } : {}),
-      ...(keep ? { keep } : {}),
+      ...(keep && keep !== "all" ? { keep } : {}),
     };
     // The model first: bad options are refused before the run folder is created.
     const model = createModel(s.model.name, modelOptions as never).to(device);
