@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { PerformanceObserver, constants } from "node:perf_hooks";
 import { test } from "node:test";
+import { setImmediate as tick } from "node:timers/promises";
 import { torch } from "../src/index.js";
 
 const { tidy, keep, dispose, memory } = torch;
@@ -60,4 +62,56 @@ test("100,000 small-op iterations inside tidy leave tensor count and RSS flat", 
   const perIteration = (process.memoryUsage.rss() - rss) / 100_000;
   assert.ok(perIteration < 100, `RSS grew by ${perIteration.toFixed(0)} bytes per iteration (a leaked 16×16 tensor is 1,024)`);
   dispose([x, y]);
+});
+
+test("a freed large block serves the next allocation of its size, with fresh contents", () => {
+  const size = [1024, 1024]; // 4 MiB: cached (≥ 1 MiB)
+  tidy(() => torch.full(size, 7).sum().item());
+  const before = torch.allocatorCache();
+  assert.ok(before.cachedBytes >= 4 << 20, "the freed block is held");
+  const sum = tidy(() => torch.ones(size).sum().item());
+  const after = torch.allocatorCache();
+  assert.equal(after.hits, before.hits + 1);
+  assert.equal(after.misses, before.misses);
+  assert.equal(sum, 1024 * 1024);
+});
+
+/** Major (mark-compact) collections V8 runs while fn runs. */
+async function majorCollections(fn: () => Promise<void>): Promise<number> {
+  let count = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) if ((e as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) count++;
+  });
+  observer.observe({ entryTypes: ["gc"] });
+  await fn();
+  await tick(); // gc entries are delivered asynchronously
+  observer.disconnect();
+  return count;
+}
+
+test("scoped tensors never make V8 collect; leaked ones still get collected under pressure", async () => {
+  const x = torch.rand([2048, 1024]); // 8 MiB
+  // Steps holding 128 MiB of scoped tensors at once (as a large model's training step does):
+  // reported to V8 as external memory, these ran a mark-compact every step or two.
+  const scoped = await majorCollections(async () => {
+    for (let i = 0; i < 20; i++) {
+      tidy(() => {
+        let y = x;
+        for (let k = 0; k < 16; k++) y = y.add(1);
+        return y.sum().item();
+      });
+      await tick();
+    }
+  });
+  assert.equal(scoped, 0, `${scoped} major collections during scoped work`);
+  // The safety net: 100 undisposed 8 MiB tensors are 800 MB that V8 must know about and free.
+  const start = memory().tensors;
+  let most = 0;
+  for (let i = 0; i < 100; i++) {
+    x.add(1); // dropped, never disposed
+    await tick();
+    most = Math.max(most, memory().tensors - start);
+  }
+  assert.ok(most < 60, `${most} leaked 8 MiB tensors were alive at once: the GC is not told about them`);
+  x.dispose();
 });

@@ -86,3 +86,73 @@ test("schedules: constant, step, cosine, paper A's ×0.3 every 4 epochs reset at
   assert.deepEqual(restored.state(), pl.state());
   assert.throws(() => new optim.Schedule("linear" as never, 1), /schedule: expected one of/);
 });
+
+// The op-by-op updates the fused native steps replace (PyTorch's torch.optim for-loop order).
+function sgdByOps(p: torch.Tensor, grad: torch.Tensor, buf: torch.Tensor | undefined, o: Required<Omit<optim.SgdOptions, "lr">> & { lr: number }): torch.Tensor | undefined {
+  let g = o.weightDecay !== 0 ? grad.add(p, o.weightDecay) : grad;
+  if (o.momentum !== 0) {
+    if (buf === undefined) buf = torch.keep(g.clone());
+    else buf.mul_(o.momentum).add_(g, 1 - o.dampening);
+    g = o.nesterov ? g.add(buf, o.momentum) : buf;
+  }
+  p.sub_(g, o.lr);
+  return buf;
+}
+
+function adamByOps(p: torch.Tensor, grad: torch.Tensor, m: torch.Tensor, v: torch.Tensor, t: number, o: { lr: number; b1: number; b2: number; eps: number; wd: number }): void {
+  const g = o.wd !== 0 ? grad.add(p, o.wd) : grad;
+  m.mul_(o.b1).add_(g, 1 - o.b1);
+  v.mul_(o.b2).addcmul_(g, g, 1 - o.b2);
+  p.addcdiv_(m, v.sqrt().div(Math.sqrt(1 - o.b2 ** t)).add(o.eps), -o.lr / (1 - o.b1 ** t));
+}
+
+test("the fused SGD and Adam steps equal the op-by-op updates to the bit (float32, several parameters, 6 steps)", () => {
+  for (const seed of [1, 2, 3]) {
+    const shapes = [[17, 5], [5], [3, 4, 2, 2]];
+    const draw = (genSeed: number) => {
+      const gen = new torch.Generator(genSeed);
+      const ts = shapes.map((s) => torch.randn(s, { generator: gen }));
+      gen.dispose();
+      return ts;
+    };
+    const params = () => draw(seed + 100).map((p) => p.requiresGrad_());
+    const gradsAt = (step: number) => draw(seed * 1000 + step);
+    for (const o of [
+      { lr: 0.05, momentum: 0.9, dampening: 0, weightDecay: 5e-4, nesterov: false },
+      { lr: 0.1, momentum: 0.9, dampening: 0, weightDecay: 5e-4, nesterov: true },
+      { lr: 0.05, momentum: 0.5, dampening: 0.3, weightDecay: 0, nesterov: false },
+      { lr: 0.1, momentum: 0, dampening: 0, weightDecay: 1e-2, nesterov: false },
+    ]) {
+      const fused = params();
+      const ref = params();
+      const sgd = new optim.SGD(fused, o);
+      let bufs: (torch.Tensor | undefined)[] = ref.map(() => undefined);
+      for (let step = 0; step < 6; step++) {
+        const grads = gradsAt(step);
+        // parameter 1 has no gradient on step 2: skipped, its buffer starts a step later
+        fused.forEach((p, i) => { p.grad = step === 2 && i === 1 ? undefined : grads[i]!.clone(); });
+        sgd.step();
+        torch.noGrad(() => torch.tidy(() => { bufs = ref.map((p, i) => (step === 2 && i === 1 ? bufs[i] : sgdByOps(p, grads[i]!, bufs[i], o))); }));
+        torch.dispose(grads);
+      }
+      fused.forEach((p, i) => assert.ok(torch.equal(p, ref[i]!), `SGD ${JSON.stringify(o)} seed ${seed}: parameter ${i} differs`));
+      torch.dispose([fused, ref, bufs.filter((b) => b !== undefined)]);
+      sgd.dispose();
+    }
+    const ao = { lr: 0.01, b1: 0.9, b2: 0.99, eps: 1e-8, wd: 0.1 };
+    const fused = params();
+    const ref = params();
+    const adam = new optim.Adam(fused, { lr: ao.lr, betas: [ao.b1, ao.b2], eps: ao.eps, weightDecay: ao.wd });
+    const moments = ref.map((p) => [torch.zerosLike(p), torch.zerosLike(p)] as const);
+    for (let t = 1; t <= 6; t++) {
+      const grads = gradsAt(t);
+      fused.forEach((p, i) => { p.grad = grads[i]!.clone(); });
+      adam.step();
+      torch.noGrad(() => torch.tidy(() => ref.forEach((p, i) => adamByOps(p, grads[i]!, moments[i]![0], moments[i]![1], t, ao))));
+      torch.dispose(grads);
+    }
+    fused.forEach((p, i) => assert.ok(torch.equal(p, ref[i]!), `Adam seed ${seed}: parameter ${i} differs`));
+    torch.dispose([fused, ref, moments.flat()]);
+    adam.dispose();
+  }
+});

@@ -82,12 +82,16 @@ void check(napi_status s) {
   if (s != napi_ok) throw ArgError("internal N-API failure");
 }
 
-// Process-wide defaults that PERFORMANCE.md measured as worth up to 2x: libtorch would otherwise
-// use one intra-op thread here, and glibc would mmap/munmap every large activation per step.
+// Process-wide defaults, each measured as worth up to 2x (docs/performance.md): libtorch would
+// otherwise use one intra-op thread here, glibc would mmap/munmap every large activation per step,
+// and large blocks would often come back page-faulted (the cache's capacity: an eighth of RAM).
 void applyProcessDefaults() {
-  if (!std::getenv("MALLOC_MMAP_MAX_") && !std::getenv("ADVDYN_DEFAULT_MALLOC")) {
-    mallopt(M_MMAP_MAX, 0);
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  if (!std::getenv("ADVDYN_DEFAULT_MALLOC")) {
+    if (!std::getenv("MALLOC_MMAP_MAX_")) {
+      mallopt(M_MMAP_MAX, 0);
+      mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    }
+    installCpuCache(static_cast<size_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<size_t>(sysconf(_SC_PAGESIZE)) / 8);
   }
   const char* n = std::getenv("ADVDYN_NUM_THREADS");
   if (!n) n = std::getenv("OMP_NUM_THREADS");
@@ -309,15 +313,26 @@ std::pair<const void*, size_t> Ctx::DATA(size_t i) {
   return {data, length * elem};
 }
 
-// V8 only needs a coarse view of native memory to schedule GC, and each report costs about half a
-// microsecond (as much as a small op), so changes are reported once they add up to 1 MiB.
-void Ctx::reportMemory(int64_t delta) {
+namespace {
+void reportMemory(napi_env env, Engine& engine, int64_t delta) {
   engine.unreportedBytes += delta;
   if (engine.unreportedBytes > (1 << 20) || engine.unreportedBytes < -(1 << 20)) {
     int64_t adjusted;
     napi_adjust_external_memory(env, engine.unreportedBytes, &adjusted);
     engine.unreportedBytes = 0;
   }
+}
+}  // namespace
+
+// V8 is told about the memory of the tensors its GC may free (those left outside every scope), so
+// that leaked ones are collected under pressure. Scoped tensors are freed deterministically:
+// reporting them too made V8 run a full mark-compact every training step (a 33 MB weight's
+// gradient, momentum and update add up to V8's external-memory trigger), 4–20 ms each.
+// Changes are reported once they add up to 1 MiB: each report costs about as much as a small op.
+void Ctx::watchMemory(int32_t id) {
+  if (engine.slotWatched[id]) return;
+  engine.slotWatched[id] = true;
+  reportMemory(env, engine, engine.slotBytes[id]);
 }
 
 // ---- results ------------------------------------------------------------------------------------
@@ -335,15 +350,16 @@ napi_value Ctx::ret(at::Tensor t) {
     engine.freeSlots.pop_back();
     engine.tensors[id] = std::move(t);
     engine.slotBytes[id] = nbytes;
+    engine.slotWatched[id] = false;
   } else {
     if (engine.tensors.size() >= static_cast<size_t>(INT32_MAX)) throw std::runtime_error("too many live tensors");
     id = static_cast<int32_t>(engine.tensors.size());
     engine.tensors.push_back(std::move(t));
     engine.slotBytes.push_back(nbytes);
+    engine.slotWatched.push_back(false);
   }
   engine.live++;
   engine.bytes += nbytes;
-  reportMemory(nbytes);
   napi_value v;
   check(napi_create_int32(env, id, &v));
   return v;
@@ -355,7 +371,7 @@ void Ctx::freeTensor(int32_t id) {
   engine.tensors[id] = at::Tensor();
   engine.live--;
   engine.bytes -= engine.slotBytes[id];
-  reportMemory(-engine.slotBytes[id]);
+  if (engine.slotWatched[id]) reportMemory(env, engine, -engine.slotBytes[id]);
   engine.freeSlots.push_back(id);
 }
 

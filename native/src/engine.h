@@ -18,6 +18,8 @@ struct ArgError : std::runtime_error {
 struct Engine {
   std::vector<at::Tensor> tensors;
   std::vector<int64_t> slotBytes;
+  // Slots whose bytes V8 was told about (watchMemory): only tensors the GC may free.
+  std::vector<bool> slotWatched;
   std::vector<int32_t> freeSlots;
   int64_t live = 0;
   int64_t bytes = 0;
@@ -68,7 +70,7 @@ class Ctx {
   napi_value typedArray(const at::Tensor& t);
 
   void freeTensor(int32_t id);
-  void reportMemory(int64_t delta);
+  void watchMemory(int32_t id);
   int32_t addGenerator(at::Generator g);
   at::Generator& generator(int64_t id);
   void freeGenerator(int64_t id);
@@ -88,6 +90,16 @@ struct OpDef {
   OpFn fn;
 };
 const std::vector<OpDef>& opTable();
+
+// The caching CPU allocator (allocator.cc): installed once at load unless the user asks for
+// libtorch's and glibc's defaults.
+struct CpuCacheStats {
+  size_t cachedBytes = 0;
+  size_t hits = 0;
+  size_t misses = 0;
+};
+void installCpuCache(size_t capacity);
+CpuCacheStats cpuCacheStats();
 
 at::ScalarType dtypeFromName(const std::string& name);
 const char* dtypeName(at::ScalarType t);

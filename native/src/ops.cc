@@ -21,6 +21,48 @@
 namespace advdyn {
 namespace {
 
+// Optimizer updates over all parameters in one call: the same ATen ops, in the same order, as
+// PyTorch's torch.optim (for-loop implementation), so results equal the op-by-op update to the bit.
+// `fresh` lists the momentum buffers created (zeroed) for this step, which start as the gradient.
+void sgdStep(const std::vector<at::Tensor>& params, const std::vector<at::Tensor>& grads, const std::vector<at::Tensor>& bufs,
+             const std::vector<int64_t>& fresh, double lr, double momentum, double dampening, double weightDecay, bool nesterov) {
+  if (grads.size() != params.size() || (momentum != 0 && bufs.size() != params.size()))
+    throw ArgError("sgd_step_: params, grads and momentum buffers must have equal lengths");
+  std::vector<bool> isFresh(params.size());
+  for (int64_t k : fresh) {
+    if (k < 0 || static_cast<size_t>(k) >= params.size()) throw ArgError("sgd_step_: fresh index out of range");
+    isFresh[k] = true;
+  }
+  for (size_t i = 0; i < params.size(); i++) {
+    at::Tensor p = params[i];
+    at::Tensor g = weightDecay != 0 ? grads[i].add(p, weightDecay) : grads[i];
+    if (momentum != 0) {
+      at::Tensor buf = bufs[i];
+      if (isFresh[i]) buf.copy_(g);
+      else buf.mul_(momentum).add_(g, 1 - dampening);
+      g = nesterov ? g.add(buf, momentum) : buf;
+    }
+    p.sub_(g, lr);
+  }
+}
+
+// Adam (amsgrad off); the bias corrections come from the caller so that every caller computes
+// them with the same pow: stepScale = -lr / (1 - β1^t), root2 = sqrt(1 - β2^t).
+void adamStep(const std::vector<at::Tensor>& params, const std::vector<at::Tensor>& grads, const std::vector<at::Tensor>& expAvg,
+              const std::vector<at::Tensor>& expAvgSq, double beta1, double beta2, double eps, double weightDecay, double stepScale,
+              double root2) {
+  size_t n = params.size();
+  if (grads.size() != n || expAvg.size() != n || expAvgSq.size() != n)
+    throw ArgError("adam_step_: params, grads and moments must have equal lengths");
+  for (size_t i = 0; i < n; i++) {
+    at::Tensor p = params[i], m = expAvg[i], v = expAvgSq[i];
+    at::Tensor g = weightDecay != 0 ? grads[i].add(p, weightDecay) : grads[i];
+    m.mul_(beta1).add_(g, 1 - beta1);
+    v.mul_(beta2).addcmul_(g, g, 1 - beta2);
+    p.addcdiv_(m, v.sqrt().div(root2).add(eps), stepScale);
+  }
+}
+
 at::TensorOptions opts(at::ScalarType dt, at::Device dev) { return at::TensorOptions().dtype(dt).device(dev); }
 
 // Seeded draws happen on the CPU generator and move to the device afterwards, so a seed gives the
@@ -75,8 +117,12 @@ extern "C" void onInterrupt(int sig) {
 const std::vector<OpDef> kOps = {
     // ---- handles, metadata, read back ----
     OP(free, "T->V", int32_t id = static_cast<int32_t>(c.I(0)); c.T(0); c.freeTensor(id); return c.undef();)
+    OP(watch_memory, "T->V", int32_t id = static_cast<int32_t>(c.I(0)); c.T(0); c.watchMemory(id); return c.undef();)
     // A closing tidy() scope frees all its tensors in one call.
     OP(memory, "->NL", return c.nums({static_cast<double>(c.engine.live), static_cast<double>(c.engine.bytes)});)
+    // The caching CPU allocator's [bytes held free, hits, misses] (zeros when it is off).
+    OP(cpu_cache, "->NL", auto s = cpuCacheStats();
+       return c.nums({static_cast<double>(s.cachedBytes), static_cast<double>(s.hits), static_cast<double>(s.misses)});)
     OP(shape, "T->NL", auto s = c.T(0).sizes(); return c.nums(std::vector<double>(s.begin(), s.end()));)
     OP(dtype, "T->STR", return c.str(dtypeName(c.T(0).scalar_type()));)
     OP(device, "T->STR", return c.str(c.T(0).device().str());)
@@ -309,6 +355,9 @@ const std::vector<OpDef> kOps = {
     INPLACE(clamp_tensor_, "T,T?,T?->V", c.T(0).clamp_(copt(c.To(1)), copt(c.To(2))))
     INPLACE(addcmul_, "T,T,T,S->V", c.T(0).addcmul_(c.T(1), c.T(2), c.S(3)))
     INPLACE(addcdiv_, "T,T,T,S->V", c.T(0).addcdiv_(c.T(1), c.T(2), c.S(3)))
+    INPLACE(sgd_step_, "TL,TL,TL,IL,F,F,F,F,B->V", sgdStep(c.TL(0), c.TL(1), c.TL(2), c.IL(3), c.F(4), c.F(5), c.F(6), c.F(7), c.B(8)))
+    INPLACE(adam_step_, "TL,TL,TL,TL,F,F,F,F,F,F->V",
+            adamStep(c.TL(0), c.TL(1), c.TL(2), c.TL(3), c.F(4), c.F(5), c.F(6), c.F(7), c.F(8), c.F(9)))
 };
 
 }  // namespace

@@ -114,7 +114,7 @@ export class CarliniWagnerL2 extends MinimizationAttack {
           const { loss, logits, grad } = model.valueAndGrad(x, lossFn);
           // Chain rule through x = a + b·tanh(w): dx/dw = b·(1 − tanh²).
           const dw = grad.mul(t.square().neg().add(1).mul(b));
-          torch.noGrad(() => adamStep_(delta, dw, expAvg, expAvgSq, step + 1, hyper));
+          torch.noGrad(() => adamStep_([delta], [dw], [expAvg], [expAvgSq], step + 1, hyper));
           if (this.abortEarly && step % checkEvery === 0) {
             const total = loss.sum().item();
             if (!(total <= 0.9999 * previousLoss)) {

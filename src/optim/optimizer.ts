@@ -26,13 +26,21 @@ export abstract class Optimizer {
   /** Applies one update from the parameters' .grad (parameters without a gradient are skipped). */
   step(): void {
     this.steps++;
-    noGrad(() => tidy(() => this.params.forEach((p, i) => {
-      const g = p.grad;
-      if (g !== undefined) this.update(p, g, i);
-    })));
+    noGrad(() => tidy(() => {
+      const indexes: number[] = [];
+      const grads: Tensor[] = [];
+      this.params.forEach((p, i) => {
+        const g = p.grad;
+        if (g === undefined) return;
+        indexes.push(i);
+        grads.push(g);
+      });
+      if (indexes.length) this.update(indexes, grads);
+    }));
   }
 
-  protected abstract update(p: Tensor, grad: Tensor, index: number): void;
+  /** Updates the parameters at `indexes` from their gradients `grads` (one native call). */
+  protected abstract update(indexes: readonly number[], grads: readonly Tensor[]): void;
 
   /** A state tensor of parameter i, created by init() on first use and kept across steps. */
   protected slot(name: string, i: number, init: () => Tensor): [Tensor, boolean] {

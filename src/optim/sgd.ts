@@ -1,3 +1,5 @@
+import { zerosLike } from "../torch/ops.js";
+import { sgdStep_ } from "../torch/optim-step.js";
 import type { Tensor } from "../torch/tensor.js";
 import { Optimizer } from "./optimizer.js";
 
@@ -21,14 +23,17 @@ export class SGD extends Optimizer {
     }
   }
 
-  protected update(p: Tensor, grad: Tensor, i: number): void {
-    const { momentum, dampening, weightDecay, nesterov } = this.options;
-    let g = weightDecay !== 0 ? grad.add(p, weightDecay) : grad;
-    if (momentum !== 0) {
-      const [buf, fresh] = this.slot("momentum_buffer", i, () => g.clone());
-      if (!fresh) buf.mul_(momentum).add_(g, 1 - dampening);
-      g = nesterov ? g.add(buf, momentum) : buf;
+  protected update(indexes: readonly number[], grads: readonly Tensor[]): void {
+    const params = indexes.map((i) => this.params[i]!);
+    const buffers: Tensor[] = [];
+    const fresh: number[] = [];
+    if (this.options.momentum !== 0) {
+      indexes.forEach((i, k) => {
+        const [buf, created] = this.slot("momentum_buffer", i, () => zerosLike(params[k]!));
+        buffers.push(buf);
+        if (created) fresh.push(k);
+      });
     }
-    p.sub_(g, this.lr);
+    sgdStep_(params, grads, buffers, fresh, { lr: this.lr, ...this.options });
   }
 }

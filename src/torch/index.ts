@@ -3,7 +3,7 @@ export * from "./dtype.js";
 export { Interrupted, TorchError } from "./errors.js";
 export { Tensor, type Shape, type NestedArray } from "./tensor.js";
 export * from "./ops.js";
-export { tidy, keep, dispose, memory } from "./scope.js";
+export { tidy, keep, dispose, memory, allocatorCache } from "./scope.js";
 export { Generator, manualSeed } from "./random.js";
 export { noGrad, enableGrad, isGradEnabled } from "./autograd.js";
 export * as autograd from "./autograd.js";

@@ -1,7 +1,26 @@
-// Optimizer update rules as in-place functions of tensors (PyTorch's torch.optim._functional):
-// the Adam optimizer and the Carlini–Wagner attack, which runs Adam on its perturbation, share
-// this one definition.
+// Optimizer update rules over lists of tensors, each one native call (native/src/ops.cc) that runs
+// PyTorch's torch.optim ops in its order. The optimizers and the Carlini–Wagner attack, which runs
+// Adam on its perturbation, share these definitions.
+import { hs } from "./handles.js";
+import { N } from "./native.js";
 import type { Tensor } from "./tensor.js";
+
+export interface SgdHyper {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  weightDecay: number;
+  nesterov: boolean;
+}
+
+/**
+ * One SGD step of every param from its grad. With momentum, `buffers[i]` is param i's momentum
+ * buffer; the indexes in `fresh` are buffers created for this step (their contents are replaced by
+ * the gradient, as PyTorch starts them). Call under noGrad.
+ */
+export function sgdStep_(params: readonly Tensor[], grads: readonly Tensor[], buffers: readonly Tensor[], fresh: readonly number[], o: SgdHyper): void {
+  N.sgd_step_(hs(params), hs(grads), hs(buffers), [...fresh], o.lr, o.momentum, o.dampening, o.weightDecay, o.nesterov);
+}
 
 export interface AdamHyper {
   lr: number;
@@ -13,13 +32,10 @@ export interface AdamHyper {
 }
 
 /**
- * One Adam step (amsgrad off) of `param` from `grad`, updating the moments in place, with
- * PyTorch's order of operations. `step` counts from 1. Call under noGrad, inside a tidy scope.
+ * One Adam step (amsgrad off) of every param from its grad, updating the moments in place, with
+ * PyTorch's order of operations. `step` counts from 1. Call under noGrad.
  */
-export function adamStep_(param: Tensor, grad: Tensor, expAvg: Tensor, expAvgSq: Tensor, step: number, o: AdamHyper): void {
-  const g = o.weightDecay !== 0 ? grad.add(param, o.weightDecay) : grad;
-  expAvg.mul_(o.beta1).add_(g, 1 - o.beta1);
-  expAvgSq.mul_(o.beta2).addcmul_(g, g, 1 - o.beta2);
-  const denom = expAvgSq.sqrt().div(Math.sqrt(1 - o.beta2 ** step)).add(o.eps);
-  param.addcdiv_(expAvg, denom, -o.lr / (1 - o.beta1 ** step));
+export function adamStep_(params: readonly Tensor[], grads: readonly Tensor[], expAvg: readonly Tensor[], expAvgSq: readonly Tensor[], step: number, o: AdamHyper): void {
+  N.adam_step_(hs(params), hs(grads), hs(expAvg), hs(expAvgSq), o.beta1, o.beta2, o.eps, o.weightDecay,
+    -o.lr / (1 - o.beta1 ** step), Math.sqrt(1 - o.beta2 ** step));
 }

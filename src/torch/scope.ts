@@ -77,3 +77,13 @@ export function memory(): { tensors: number; bytes: number } {
   const [tensors, bytes] = N.memory();
   return { tensors: tensors!, bytes: bytes! };
 }
+
+/**
+ * The caching CPU allocator's state: bytes of freed blocks (≥ 1 MiB) it holds for reuse, and how
+ * many large allocations it served from them (hits) or from the system (misses). All zero when
+ * ADVDYN_DEFAULT_MALLOC is set.
+ */
+export function allocatorCache(): { cachedBytes: number; hits: number; misses: number } {
+  const [cachedBytes, hits, misses] = N.cpu_cache();
+  return { cachedBytes: cachedBytes!, hits: hits!, misses: misses! };
+}

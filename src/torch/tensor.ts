@@ -43,6 +43,7 @@ export class Tensor {
   watchForLeak(): void {
     if (this.#watched || this.#id < 0) return;
     leaks.register(this, this.#id, this);
+    N.watch_memory(this.#id);
     this.#watched = true;
   }
 
