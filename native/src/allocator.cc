@@ -24,17 +24,17 @@ class CachingCpuAllocator final : public at::Allocator {
   at::DataPtr allocate(size_t n) const override {
     if (n < kMinCached) return base_->allocate(n);
     void* p = take(n);
-    if (!p) {
+    bool missed = !p;
+    if (missed) {
       try {
         p = base_->raw_allocate(n);
       } catch (const c10::Error&) {
         release();  // out of memory: what the cache holds may be enough
         p = base_->raw_allocate(n);
       }
-      std::lock_guard<std::mutex> lock(mutex_);
-      stats_.misses++;
     }
     std::lock_guard<std::mutex> lock(mutex_);
+    if (missed) stats_.misses++;
     live_[p] = n;
     return {p, p, &deleter, at::Device(at::kCPU)};
   }

@@ -24,8 +24,7 @@ export class Adam extends Optimizer {
     this.weightDecay = o.weightDecay ?? 0;
   }
 
-  protected update(indexes: readonly number[], grads: readonly Tensor[]): void {
-    const params = indexes.map((i) => this.params[i]!);
+  protected update(indexes: readonly number[], params: readonly Tensor[], grads: readonly Tensor[]): void {
     const moment = (name: string) => indexes.map((i, k) => this.slot(name, i, () => zerosLike(params[k]!))[0]);
     adamStep_(params, grads, moment("exp_avg"), moment("exp_avg_sq"), this.steps,
       { lr: this.lr, beta1: this.betas[0], beta2: this.betas[1], eps: this.eps, weightDecay: this.weightDecay });

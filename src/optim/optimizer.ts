@@ -28,19 +28,21 @@ export abstract class Optimizer {
     this.steps++;
     noGrad(() => tidy(() => {
       const indexes: number[] = [];
+      const params: Tensor[] = [];
       const grads: Tensor[] = [];
       this.params.forEach((p, i) => {
         const g = p.grad;
         if (g === undefined) return;
         indexes.push(i);
+        params.push(p);
         grads.push(g);
       });
-      if (indexes.length) this.update(indexes, grads);
+      if (indexes.length) this.update(indexes, params, grads);
     }));
   }
 
-  /** Updates the parameters at `indexes` from their gradients `grads` (one native call). */
-  protected abstract update(indexes: readonly number[], grads: readonly Tensor[]): void;
+  /** Updates `params` (those at `indexes` in this.params) from their gradients `grads` (one native call). */
+  protected abstract update(indexes: readonly number[], params: readonly Tensor[], grads: readonly Tensor[]): void;
 
   /** A state tensor of parameter i, created by init() on first use and kept across steps. */
   protected slot(name: string, i: number, init: () => Tensor): [Tensor, boolean] {

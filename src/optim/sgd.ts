@@ -23,8 +23,7 @@ export class SGD extends Optimizer {
     }
   }
 
-  protected update(indexes: readonly number[], grads: readonly Tensor[]): void {
-    const params = indexes.map((i) => this.params[i]!);
+  protected update(indexes: readonly number[], params: readonly Tensor[], grads: readonly Tensor[]): void {
     const buffers: Tensor[] = [];
     const fresh: number[] = [];
     if (this.options.momentum !== 0) {
