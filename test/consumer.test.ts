@@ -60,7 +60,7 @@ test("a consumer project type-checks against the packed typings with lib ES2022 
   const run = spawnSync(process.execPath, [join(project, "out", "example.js")], { cwd: project, encoding: "utf8" });
   assert.equal(run.status, 0, run.stderr);
   const out = JSON.parse(run.stdout);
-  assert.deepEqual(out.kinds, ["train", "attack-set", "derive-dataset", "measure", "evaluate", "perturbation-theory"]);
+  assert.deepEqual(out.kinds, ["train", "attack-set", "derive-dataset", "measure", "evaluate", "theory-net", "perturbation-theory"]);
   assert.equal(out.trainRun, "function");
   assert.ok(out.linf <= 8 / 255 + 1e-6 && out.linf > 0);
   for (const v of out.radial) assert.ok(Math.abs(v - 1) < 1e-5);

@@ -1,6 +1,8 @@
 // Paper B's experiments (Kumano, Kera & Yamasaki, ICLR 2024; docs/studies.md) as study specs.
 // perturbation-theory: the artificial setting, one `perturbation-theory` job per noise × norm (×
-// sweep value), at the defaults or along one axis (d, N, N^adv, ε) as its Fig. 2 and appendix graphs.
+// sweep value), at the defaults or along one axis (d, N, N^adv, ε) as its Fig. 2 and appendix graphs;
+// the networks f and h it reads are `theory-net` jobs, one per setting they depend on, shared by the
+// cells (f and h do not depend on the norm or the budget).
 // perturbation-learning: real images; per dataset a standard model, then per scenario × norm an
 // attack-set → derive-dataset → a fresh model trained on the perturbation set alone.
 import type { AttackRef } from "../attacks/registry.js";
@@ -8,7 +10,7 @@ import { type DatasetName, NORMALIZATION, imageShape } from "../data/index.js";
 import type { JobSpec, ModelEntry, StudySpec } from "../store/study-folder.js";
 import type { Table, TableColumn } from "../store/tables.js";
 import type { AttackSetInputs, DeriveInputs, TrainInputs } from "./kinds/index.js";
-import { THEORY_NOISES, THEORY_NORMS, type TheoryInputs } from "./kinds/perturbation-theory.js";
+import { THEORY_NOISES, THEORY_NORMS, type TheoryInputs, type TheoryNetInputs, theoryNetInputs } from "./kinds/perturbation-theory.js";
 import { type Scale, studyDataset } from "./spec.js";
 
 export const THEORY_SWEEPS = ["d", "n", "nadv", "eps"] as const;
@@ -123,10 +125,21 @@ export function perturbationTheorySpec(o: TheoryOptions): StudySpec {
       });
     }
   }
-  const jobs: JobSpec[] = all.flatMap((c) => seeds.map((seed) => ({
-    id: `cells/${c.key}/${c.norm}/seed-${seed}`, kind: "perturbation-theory",
-    tags: { dataset: "orthogonal", model: c.key, seed }, inputs: { ...c.inputs, seed },
-  })));
+  const nets = new Map<string, JobSpec>();
+  const net = (inputs: TheoryInputs, set: TheoryNetInputs["set"]): string => {
+    const n = theoryNetInputs(inputs, set);
+    const id = `nets/${n.noise}-d${n.d}-${set === "natural" ? "n" : "nadv"}${n.n}/${set === "natural" ? "f" : "h"}/seed-${n.seed}`;
+    if (!nets.has(id)) nets.set(id, { id, kind: "theory-net", tags: { dataset: "orthogonal", model: `${n.noise}-${set === "natural" ? "f" : "h"}`, seed: n.seed }, inputs: { ...n } });
+    return id;
+  };
+  const cellJobs: JobSpec[] = all.flatMap((c) => seeds.map((seed) => {
+    const inputs: TheoryInputs = { ...c.inputs, seed };
+    return {
+      id: `cells/${c.key}/${c.norm}/seed-${seed}`, kind: "perturbation-theory",
+      tags: { dataset: "orthogonal", model: c.key, seed }, inputs: { ...inputs }, deps: { f: net(inputs, "natural"), h: net(inputs, "noise") },
+    };
+  }));
+  const jobs = [...nets.values(), ...cellJobs];
   const s = all[0]!.inputs;
   const setting = `d = ${o.sweep === "d" ? "swept" : s.d}, N = ${o.sweep === "n" ? "swept" : s.n}, N^adv = ${o.sweep === "nadv" ? "swept" : s.nAdv}, m = ${s.width}, ${s.iterations} full-batch iterations per training`;
   const note = `Accuracy on the natural training set D (1 = all correct, 0.5 = chance) of g, trained only on noise perturbed toward random targets against f, and of h, trained on the same noise and labels unperturbed; ${setting}; mean over seeds.`;

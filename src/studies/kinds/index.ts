@@ -5,10 +5,10 @@ import { attackSet } from "./attack-set.js";
 import { deriveDataset } from "./derive-dataset.js";
 import { evaluate } from "./evaluate.js";
 import { measure } from "./measure.js";
-import { perturbationTheory } from "./perturbation-theory.js";
+import { perturbationTheory, theoryNet } from "./perturbation-theory.js";
 import { train } from "./train.js";
 
-const KINDS: ReadonlyMap<string, JobKind> = new Map([train, attackSet, deriveDataset, measure, evaluate, perturbationTheory].map((k) => [k.name, k]));
+const KINDS: ReadonlyMap<string, JobKind> = new Map([train, attackSet, deriveDataset, measure, evaluate, theoryNet, perturbationTheory].map((k) => [k.name, k]));
 
 export const jobKindNames = (): string[] => [...KINDS.keys()];
 
@@ -22,5 +22,5 @@ export type { AttackSetInputs, AttackSetSummary } from "./attack-set.js";
 export type { DeriveInputs } from "./derive-dataset.js";
 export type { EvaluateInputs } from "./evaluate.js";
 export type { MeasureInputs, StudyAttack } from "./measure.js";
-export type { TheoryInputs } from "./perturbation-theory.js";
+export type { TheoryInputs, TheoryNetInputs } from "./perturbation-theory.js";
 export type { TrainInputs } from "./train.js";
