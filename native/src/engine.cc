@@ -111,6 +111,8 @@ const char* dtypeName(at::ScalarType t) {
     case at::kByte: return "uint8";
     case at::kBool: return "bool";
     case at::kComplexFloat: return "complex64";
+    case at::kBFloat16: return "bfloat16";
+    case at::kHalf: return "float16";
     default: return c10::toString(t);
   }
 }
@@ -123,7 +125,9 @@ at::ScalarType dtypeFromName(const std::string& n) {
   if (n == "uint8") return at::kByte;
   if (n == "bool") return at::kBool;
   if (n == "complex64") return at::kComplexFloat;
-  throw ArgError("unknown dtype '" + n + "' (expected float32, float64, int64, int32, uint8, bool or complex64)");
+  if (n == "bfloat16") return at::kBFloat16;
+  if (n == "float16") return at::kHalf;
+  throw ArgError("unknown dtype '" + n + "' (expected float32, float64, int64, int32, uint8, bool, complex64, bfloat16 or float16)");
 }
 
 // ---- argument access ----------------------------------------------------------------------------
@@ -433,6 +437,7 @@ napi_value Ctx::typedArray(const at::Tensor& t) {
     case at::kInt: type = napi_int32_array; break;
     case at::kByte: case at::kBool: type = napi_uint8_array; break;
     case at::kComplexFloat: type = napi_float32_array; length *= 2; break;
+    case at::kBFloat16: case at::kHalf: type = napi_uint16_array; break;  // the raw bits
     default: throw ArgError(std::string("cannot read back dtype ") + dtypeName(c.scalar_type()));
   }
   void* dst;

@@ -6,6 +6,7 @@
 //   ret:  T tensor handle (T? may be null), TL handles (TL? may hold nulls), F number,
 //         NL number[], B boolean, STR string, DATA TypedArray, V nothing.
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/cuda.h>
 
@@ -195,6 +196,22 @@ const std::vector<OpDef> kOps = {
        return c.ret(torch::autograd::grad(outs, ins, gouts, c.isNil(3) ? c10::optional<bool>() : c10::optional<bool>(c.B(3)), c.B(4), c.B(5)));)
     OP(is_grad_enabled, "->B", return c.boolean(at::GradMode::is_enabled());)
     INPLACE(set_grad_enabled, "B->V", at::GradMode::set_enabled(c.B(0)))
+    // Autocast (thread-local, like grad mode): matmul and conv in the lower dtype, the rest by
+    // libtorch's lists. The lower dtype, or "" when off, for CPU (B false) or CUDA (B true).
+    OP(autocast_dtype, "B->STR",
+       bool cuda = c.B(0);
+       bool on = cuda ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+       return c.str(on ? dtypeName(cuda ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype()) : std::string());)
+    // Sets it (dtype absent: off) on entering (B true) or leaving a region; leaving the outermost
+    // region frees the cache of weights cast to the lower dtype.
+    INPLACE(set_autocast, "B,DT?,B->V",
+            bool cuda = c.B(0); auto dt = c.DTo(1);
+            if (dt && *dt != at::kBFloat16 && *dt != at::kHalf) throw ArgError("autocast: the lower precision is bfloat16 or float16");
+            if (dt && !cuda && *dt != at::kBFloat16) throw ArgError("autocast: libtorch autocasts CPU tensors to bfloat16 only; float16 needs a CUDA device");
+            if (dt) { if (cuda) at::autocast::set_autocast_gpu_dtype(*dt); else at::autocast::set_autocast_cpu_dtype(*dt); }
+            if (cuda) at::autocast::set_enabled(dt.has_value()); else at::autocast::set_cpu_enabled(dt.has_value());
+            if (c.B(2)) at::autocast::increment_nesting();
+            else if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache())
     OP(get_num_threads, "->F", return c.num(at::get_num_threads());)
     INPLACE(watch_interrupts, "->V", std::signal(SIGINT, onInterrupt); std::signal(SIGTERM, onInterrupt))
     OP(interrupts, "->F", return c.num(static_cast<double>(interruptCount));)

@@ -6,7 +6,7 @@ import { type AttackRef, attackNames, checkTargets, describeAttack, resolveAttac
 import { NORMS } from "../attacks/norms.js";
 import { RunDir } from "../store/run.js";
 import { readRunConfig, selectCheckpoints } from "../train/run-model.js";
-import { addSchemaOptions, integer, list, number, schemaValues } from "./options.js";
+import { addSchemaOptions, integer, list, number, precisionOption, schemaValues } from "./options.js";
 import { peek } from "./peek.js";
 import { table } from "./table.js";
 import * as torch from "../torch/index.js";
@@ -43,6 +43,7 @@ export function attackCommand(argv: readonly string[]): Command {
     .option("--batch-size <n>", "examples per batch", integer(1), 256)
     .addOption(new Option("--targeted <mode>", "targets of a targeted attack").choices(TARGET_MODES).default("none"))
     .option("--seed <n>", "seed of random starts and targets", integer(0), 0)
+    .addOption(precisionOption("the model's forward passes (default: the run's)"))
     .option("--data-dir <dir>", "where real datasets live (default ~/.advdyn/data)")
     .option("--json", "print the summaries as JSON")
     .addHelpText("after", `\nattacks:\n${attacksHelp()}`);
@@ -63,6 +64,7 @@ export function attackCommand(argv: readonly string[]): Command {
     const { attackCheckpoints } = await import("../studies/attack-run.js");
     const { key, summaries } = await attackCheckpoints(run, selectCheckpoints(run, o.checkpoints), {
       attack, examples: o.examples, split: o.split, targets: o.targeted, seed: o.seed, batchSize: o.batchSize, dataDir: o.dataDir, progress: !o.json,
+      ...(o.precision ? { precision: o.precision } : {}),
     });
     if (o.json) {
       console.log(JSON.stringify({ key, attack: summaries[0]?.attack, summaries }, null, 2));

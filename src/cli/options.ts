@@ -3,6 +3,7 @@
 // model's or an attack's schema as command-line options.
 import { type Command, InvalidArgumentError, Option } from "commander";
 import type { Schema } from "../util/schema.js";
+import { PRECISIONS } from "../torch/dtype.js";
 
 export const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
@@ -53,6 +54,10 @@ export function optionValue(v: string): unknown {
 }
 
 /** `--device cpu|cuda`, shared by the commands that compute. */
+export const precisionOption = (what: string, fallback?: string) => {
+  const o = new Option("--precision <p>", `${what}: fp32, or autocast (matmul and conv) to bf16 (CPU or CUDA) or fp16 (CUDA)`).choices(PRECISIONS);
+  return fallback === undefined ? o : o.default(fallback);
+};
 export const deviceOption = () => new Option("--device <device>", "where tensors live").choices(["cpu", "cuda"]).default("cpu");
 
 /**

@@ -6,12 +6,13 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { type DatasetName, NAMED_DATASETS, datasetAvailable } from "../data/index.js";
 import type { StudySpec } from "../store/study-folder.js";
 import type { Cell } from "../store/tables.js";
-import { type CatalogOptions, studySpec } from "../studies/catalog.js";
+import { type CatalogOptions, studySpec, withPrecision } from "../studies/catalog.js";
+import type { Precision } from "../torch/dtype.js";
 import type { StudyResult } from "../studies/runner.js";
 import { THEORY_SWEEPS } from "../studies/paper-b.js";
 import { SCALES, STUDY_NAMES, type StudyName } from "../studies/spec.js";
 import { readJson } from "../util/json.js";
-import { deviceOption, integer, list, number } from "./options.js";
+import { deviceOption, integer, list, number, precisionOption } from "./options.js";
 import { queueOptions } from "./worker.js";
 import { table } from "./table.js";
 import { UsageError } from "./usage.js";
@@ -25,6 +26,8 @@ export interface StudyArgs extends CatalogOptions {
   device: "cpu" | "cuda";
   json: boolean;
   verify?: boolean;
+  /** Every train job's precision (so also that of the attacks on its runs). */
+  precision?: Precision;
   /** Run the jobs through queue workers. */
   queue?: string;
   queuePasswordFile?: string;
@@ -68,10 +71,10 @@ async function specOf(a: StudyArgs): Promise<StudySpec> {
   if (typeof a.study === "object") {
     if (!existsSync(a.study.file)) throw new UsageError(`${a.study.file}: no such spec file`);
     const { parseStudySpec } = await import("../store/study-folder.js");
-    return parseStudySpec(readJson(a.study.file), a.study.file);
+    return withPrecision(parseStudySpec(readJson(a.study.file), a.study.file), a.precision);
   }
   try {
-    return studySpec(a.study, a);
+    return withPrecision(studySpec(a.study, a), a.precision);
   } catch (e) {
     if (e instanceof RangeError) throw new UsageError(`--${e.message}`);
     throw e;
@@ -107,7 +110,7 @@ const studyArg = (v: string): string => {
 export function studyCommand(): Command {
   const cmd = new Command("study")
     .summary("run one of the papers' experiments (A: six studies; B: perturbation-theory, perturbation-learning; C: at-regularization), or a study graph you wrote (resumable)")
-    .description("Run a study: a graph of jobs (train, measure, attack-set, derive-dataset, evaluate, perturbation-theory) into a study folder, skipping what is done; " +
+    .description("Run a study: a graph of jobs (train, measure, attack-set, derive-dataset, evaluate, theory-net, perturbation-theory) into a study folder, skipping what is done; " +
       "print its tables beside the paper's. SPEC.json is a graph written by hand ({ study, jobs: [{ id, kind, tags, inputs, deps }], models, tables }; docs/studies.md).")
     .argument("<study>", `${STUDY_NAMES.join(" | ")}, or SPEC.json`, studyArg)
     .addOption(new Option("--scale <scale>", "smoke: seconds; demo: about a minute on 2 cores; paper: the paper's settings").choices(SCALES).default("demo"))
@@ -127,6 +130,7 @@ export function studyCommand(): Command {
     .option("--noise-sizes <n,...>", "perturbation-learning: also train on the first N of one large perturbed-noise set, for each N (paper B: 60000,240000,480000,720000,960000,1200000)", list(integer(1), "integers ≥ 1"))
     .option("--data-dir <dir>", "where real datasets live (default ~/.advdyn/data)")
     .option("--verify", "check the SHA-256 of every output of the finished jobs (not only its size) and redo the damaged ones")
+    .addOption(precisionOption("every training and attack of the study", "fp32"))
     .addOption(deviceOption())
     .option("--json", "print the result as JSON")
     .option("--retries <n>", "with --queue: attempts after the first for a job that fails", integer(0), 2)

@@ -10,7 +10,7 @@ import { optimDefaults } from "../train/defaults.js";
 import { attackNames } from "../attacks/registry.js";
 import { NORMS } from "../attacks/norms.js";
 import { type RunSettings, checkKeep, trainRun, trainingAttack } from "../train/run.js";
-import { addSchemaOptions, deviceOption, integer, number, schemaValues } from "./options.js";
+import { addSchemaOptions, deviceOption, integer, number, precisionOption, schemaValues } from "./options.js";
 import { peek } from "./peek.js";
 import { table } from "./table.js";
 import * as torch from "../torch/index.js";
@@ -63,6 +63,7 @@ export function trainCommand(argv: readonly string[]): Command {
     .option("--adv-stepsize <x>", "the training attack's step in input units (default ε/4)", number(0, true))
     .option("--adv-examples <n>", "robust accuracy at every epoch on the first N test examples", integer(1), 500)
     .option("--keep <which>", "checkpoint files kept: all, best (and the last epoch's, which resuming needs), last, or N (the last N epochs' and the best); the metrics of every checkpoint stay", keepArg, "all")
+    .addOption(precisionOption("forward passes (training, evaluation, adversarial training's attack); recorded in run.json, and attacks on the run use it", "fp32"))
     .addOption(deviceOption())
     .option("--json", "print the checkpoint index as JSON");
   // The model's own options, once the command line names the model.
@@ -81,7 +82,7 @@ export function trainCommand(argv: readonly string[]): Command {
         optimizer: o.optimizer ?? d.optimizer, lr: o.lr ?? d.lr, momentum: o.momentum ?? d.momentum,
         weightDecay: o.weightDecay ?? d.weightDecay, nesterov: o.nesterov ?? d.nesterov, schedule: o.schedule ?? d.schedule,
       },
-      checkpointEveryIters: o.checkpointEveryIters, earlyEpochs: o.earlyEpochs, keep: o.keep,
+      checkpointEveryIters: o.checkpointEveryIters, earlyEpochs: o.earlyEpochs, keep: o.keep, precision: o.precision,
       ...(o.adversarial ? {
         adversarial: {
           attack: trainingAttack(o.adversarial, o.advNorm, o.advEps, { ...(o.advSteps ? { steps: o.advSteps } : {}), ...(o.advStepsize ? { absStepsize: o.advStepsize } : {}) }),

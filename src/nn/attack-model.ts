@@ -27,6 +27,8 @@ export interface AttackModelOptions {
    */
   readonly bounds?: Bounds;
   readonly preprocessing?: Preprocessing;
+  /** The module's forward pass under autocast (the logits come back in float32); default fp32. */
+  readonly precision?: torch.Precision;
 }
 
 /** Loss of a batch from its logits (and the differentiable input, for losses that need it). */
@@ -64,6 +66,7 @@ export class AttackModel {
   readonly module: Module;
   readonly bounds: Bounds;
   readonly preprocessing: Preprocessing | undefined;
+  readonly precision: torch.Precision;
   #depth = 0;
   #restore: (() => void) | undefined;
   #marginOutput: boolean | undefined;
@@ -86,6 +89,7 @@ export class AttackModel {
     this.module = module;
     this.bounds = Object.freeze([lo, hi] as const);
     this.preprocessing = p;
+    this.precision = options.precision ?? "fp32";
   }
 
   /** The bounds, for attacks that work inside a finite box (they refuse unbounded inputs by name). */
@@ -173,7 +177,7 @@ export class AttackModel {
         if (mean) input = input.sub(mean);
         if (std) input = input.div(std);
       }
-      const out = this.module.forward(input);
+      const out = torch.autocast(this.precision, input, () => this.module.forward(input));
       this.#marginOutput = out.ndim === 1 || (out.ndim === 2 && out.shape[1] === 1);
       if (!this.#marginOutput) return out;
       const f = out.reshape(-1);

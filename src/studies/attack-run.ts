@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { TargetMode } from "../attacks/criteria.js";
 import { type AttackRef, resolveAttack } from "../attacks/registry.js";
 import type { Split } from "../data/index.js";
+import type { Precision } from "../torch/index.js";
 import { JobStore } from "../store/jobs.js";
 import { FolderLock } from "../store/lock.js";
 import type { CheckpointInfo, RunDir } from "../store/run.js";
@@ -22,6 +23,8 @@ export interface AttackRunOptions {
   targets: TargetMode;
   seed: number;
   batchSize: number;
+  /** Default: the run's. */
+  precision?: Precision;
   dataDir?: string;
   progress?: boolean;
 }
@@ -30,7 +33,7 @@ export interface AttackRunOptions {
 export function attackKey(o: AttackRunOptions): string {
   const r = resolveAttack(o.attack);
   const eps = (Array.isArray(r.eps) ? r.eps : [r.eps]).map((e) => (e === null ? "min" : String(+e.toPrecision(4)))).join("_");
-  return `${r.attack}-${r.norm}-eps${eps}-${jobKey({ attack: r, examples: o.examples, split: o.split, targets: o.targets, seed: o.seed, batchSize: o.batchSize }).slice(0, 8)}`;
+  return `${r.attack}-${r.norm}-eps${eps}-${jobKey({ attack: r, examples: o.examples, split: o.split, targets: o.targets, seed: o.seed, batchSize: o.batchSize, ...(o.precision ? { precision: o.precision } : {}) }).slice(0, 8)}`;
 }
 
 /** Attacks the checkpoints; returns each one's summary (also in RUN/attacks/<key>/<checkpoint>/summary.json). */
@@ -40,7 +43,7 @@ export async function attackCheckpoints(run: RunDir, checkpoints: readonly Check
   const jobs: JobSpec[] = checkpoints.map((c) => {
     const inputs: AttackSetInputs = {
       key: `${o.attack.attack}-${o.attack.norm}`, attack: o.attack, checkpoint: c.file, split: o.split, examples: o.examples,
-      batchSize: o.batchSize, targets: o.targets, seed: o.seed, run: "../..",
+      batchSize: o.batchSize, targets: o.targets, seed: o.seed, run: "../..", ...(o.precision ? { precision: o.precision } : {}),
     };
     return { id: c.file.replace(/\.safetensors$/, ""), kind: "attack-set", tags: { dataset: "", model: "", seed: o.seed }, inputs: { ...inputs } };
   });

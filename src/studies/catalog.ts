@@ -8,6 +8,7 @@ import type { AttackRef } from "../attacks/registry.js";
 import { type DatasetName, type DatasetRef, type ImageDatasetName, imageShape } from "../data/index.js";
 import type { JobSpec, ModelEntry, StudySpec } from "../store/study-folder.js";
 import type { Table, TableColumn, TableRow } from "../store/tables.js";
+import type { Precision } from "../torch/dtype.js";
 import type { MeasureInputs, StudyAttack, TrainInputs } from "./kinds/index.js";
 import { PAPER_A_MODELS, type PaperModel, type PaperValue } from "./paper-a-models.js";
 import { type TheorySweep, perturbationLearningSpec, perturbationTheorySpec } from "./paper-b.js";
@@ -295,6 +296,13 @@ function paperAJobs(b: Built): JobSpec[] {
     }
   }
   return jobs;
+}
+
+/** The study with every train job under autocast (`--precision`); the attacks on a run use the run's precision. */
+export function withPrecision(spec: StudySpec, precision: Precision | undefined): StudySpec {
+  if (!precision || precision === "fp32") return spec;
+  const train = (i: TrainInputs): TrainInputs => ({ ...i, train: { ...i.train, precision } });
+  return { ...spec, jobs: spec.jobs.map((j) => (j.kind === "train" ? { ...j, inputs: { ...train(j.inputs as unknown as TrainInputs) } } : j)) };
 }
 
 export function studySpec(study: StudyName, o: CatalogOptions): StudySpec {

@@ -1,5 +1,10 @@
-export const DTYPES = ["float32", "float64", "int64", "int32", "uint8", "bool", "complex64"] as const;
+// bfloat16 and float16: autocast's lower precisions (read back as their raw 16 bits).
+export const DTYPES = ["float32", "float64", "int64", "int32", "uint8", "bool", "complex64", "bfloat16", "float16"] as const;
 export type DType = (typeof DTYPES)[number];
+
+/** Arithmetic precision of training and attacks: float32, or autocast to bfloat16 or float16 (runtime.ts). */
+export const PRECISIONS = ["fp32", "bf16", "fp16"] as const;
+export type Precision = (typeof PRECISIONS)[number];
 
 export type Device = "cpu" | "cuda" | `cuda:${number}`;
 
@@ -12,7 +17,7 @@ export const bool: DType = "bool";
 export const complex64: DType = "complex64";
 
 export function isFloating(d: DType): boolean {
-  return d === "float32" || d === "float64";
+  return d === "float32" || d === "float64" || d === "bfloat16" || d === "float16";
 }
 
 export function checkDType(d: unknown, what = "dtype"): DType {
@@ -31,5 +36,5 @@ export function checkDevice(d: unknown): Device {
 
 /** Bytes per element, as stored on disk and in toTypedArray(). */
 export const ELEMENT_SIZE: Record<DType, number> = {
-  float32: 4, float64: 8, int64: 8, int32: 4, uint8: 1, bool: 1, complex64: 8,
+  float32: 4, float64: 8, int64: 8, int32: 4, uint8: 1, bool: 1, complex64: 8, bfloat16: 2, float16: 2,
 };

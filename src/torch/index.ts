@@ -10,5 +10,5 @@ export * as autograd from "./autograd.js";
 export * as fft from "./fft.js";
 export * as linalg from "./linalg.js";
 export * as nn from "./nn.js";
-export { checkInterrupt, cuda, dieWithParent, getNumThreads, setNumThreads, watchInterrupts } from "./runtime.js";
+export { autocast, checkInterrupt, cuda, dieWithParent, getNumThreads, setNumThreads, watchInterrupts } from "./runtime.js";
 export { saveSafetensors, loadSafetensors, serializeSafetensors, parseSafetensors, type Safetensors, type TensorMap } from "./safetensors.js";

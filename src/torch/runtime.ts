@@ -1,5 +1,8 @@
 import { Interrupted } from "./errors.js";
 import { N } from "./native.js";
+import { tidy } from "./scope.js";
+import type { Precision } from "./dtype.js";
+import type { Tensor } from "./tensor.js";
 
 /** libtorch's intra-op thread count (advdyn defaults it to the core count, or ADVDYN_NUM_THREADS). */
 export const getNumThreads = (): number => N.get_num_threads();
@@ -23,3 +26,24 @@ export function checkInterrupt(): void {
 
 /** This process is killed when its parent dies (Linux; elsewhere nothing): a queue worker's job process does not outlive its worker. */
 export const dieWithParent = (): void => N.die_with_parent();
+
+const LOWER = { bf16: "bfloat16", fp16: "float16" } as const;
+
+/**
+ * A forward pass under libtorch's autocast for x's device (PyTorch's `torch.autocast`): matmul and
+ * conv in the lower dtype, the rest by libtorch's lists. The output comes back in float32, so the
+ * loss and every reduction after it run in float32. fp32 runs fn as it is.
+ */
+export function autocast(precision: Precision, x: Tensor, fn: () => Tensor): Tensor {
+  if (precision === "fp32") return fn();
+  const cuda = x.device.startsWith("cuda");
+  const previous = N.autocast_dtype(cuda);
+  N.set_autocast(cuda, LOWER[precision], true);
+  let out: Tensor;
+  try {
+    out = fn();
+  } finally {
+    N.set_autocast(cuda, previous || null, false);
+  }
+  return out.dtype === LOWER[precision] ? tidy(() => out.to("float32")) : out;
+}

@@ -9,7 +9,7 @@ import { N } from "./native.js";
 import { Tensor } from "./tensor.js";
 
 const TO_FILE: Record<DType, string> = {
-  float32: "F32", float64: "F64", int64: "I64", int32: "I32", uint8: "U8", bool: "BOOL", complex64: "C64",
+  float32: "F32", float64: "F64", int64: "I64", int32: "I32", uint8: "U8", bool: "BOOL", complex64: "C64", bfloat16: "BF16", float16: "F16",
 };
 const FROM_FILE = Object.fromEntries(Object.entries(TO_FILE).map(([k, v]) => [v, k as DType])) as Record<string, DType>;
 

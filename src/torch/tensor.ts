@@ -97,14 +97,22 @@ export class Tensor {
   item(): number {
     return N.item(this.id);
   }
-  /** A copy of the data: Float32Array, Float64Array, BigInt64Array (int64), Int32Array, Uint8Array (uint8, bool); complex64 interleaved (re, im) in a Float32Array. */
-  toTypedArray(): Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array {
+  /** A copy of the data: Float32Array, Float64Array, BigInt64Array (int64), Int32Array, Uint8Array (uint8, bool); complex64 interleaved (re, im) in a Float32Array; bfloat16 and float16 as their bits in a Uint16Array. */
+  toTypedArray(): Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | Uint16Array {
     return N.to_data(this.id);
   }
   /** Nested JS arrays of numbers (int64 as numbers) or booleans. */
   toArray(): NestedArray {
-    const data = this.toTypedArray();
     const dt = this.dtype;
+    if (dt === "bfloat16" || dt === "float16") {
+      const wide = this.to("float32");
+      try {
+        return wide.toArray();
+      } finally {
+        wide.dispose();
+      }
+    }
+    const data = this.toTypedArray();
     if (dt === "complex64") throw new TypeError("toArray(): complex tensors have no plain-number form; use viewAsReal()");
     const flat: (number | boolean)[] = Array.from(data as ArrayLike<number | bigint>, (v) =>
       dt === "bool" ? v !== 0 : Number(v),

@@ -39,6 +39,8 @@ export interface RunSettings {
   adversarial?: AdversarialSettings;
   /** Which checkpoint files stay (default all; studies keep what they measure). */
   keep?: Keep;
+  /** Forward passes under autocast (bf16, or fp16 on CUDA); default fp32, the papers' setting. */
+  precision?: torch.Precision;
 }
 
 /** Adversarial training's attack (one ε) and the test examples robust accuracy is measured on. */
@@ -80,6 +82,8 @@ export interface RunConfig {
   adversarial?: { attack: AttackRef; examples: number };
   /** Absent: all (as before the setting existed). */
   keep?: Keep;
+  /** Absent: fp32. Attacks on the run's checkpoints use it too. */
+  precision?: Exclude<torch.Precision, "fp32">;
 }
 
 /**
@@ -108,6 +112,13 @@ export interface TrainRunOptions {
   onStart?: (info: { config: RunConfig; model: Module; resumed: boolean }) => void;
 }
 
+/** A precision the device can run: libtorch autocasts CPU tensors to bfloat16 only. */
+export function checkPrecision(precision: torch.Precision, device: string): torch.Precision {
+  if (!torch.PRECISIONS.includes(precision)) throw new OptionError(`precision: expected ${torch.PRECISIONS.join(", ")}, got ${JSON.stringify(precision)}`);
+  if (precision === "fp16" && !device.startsWith("cuda")) throw new OptionError("precision fp16: libtorch autocasts CPU tensors to bfloat16 only; use bf16 on the CPU, or fp16 with --device cuda");
+  return precision;
+}
+
 export function checkKeep(keep: Keep): Keep {
   if (keep === "all" || keep === "best" || keep === "last" || (Number.isSafeInteger(keep) && (keep as number) >= 1)) return keep;
   throw new OptionError(`keep: expected all, best, last or a number of epochs ≥ 1, got ${JSON.stringify(keep)}`);
@@ -132,6 +143,7 @@ export function trainRun(out: string, s: RunSettings, o: TrainRunOptions = {}): 
   // Settings first: a bad one is refused before any data is read.
   const adversarial = s.adversarial && resolveAdversarial(s.adversarial);
   const keep = s.keep === undefined ? undefined : checkKeep(s.keep);
+  const precision = checkPrecision(s.precision ?? "fp32", device);
   const trainSet = loadSplit(dataset, "train", s.trainExamples, o.dataDir);
   const testSet = loadSplit(dataset, "test", s.testExamples, o.dataDir);
   const robustSet = adversarial && loadSplit(dataset, "test", Math.min(adversarial.examples, testSet.labels.shape[0]!), o.dataDir);
@@ -155,6 +167,7 @@ export function trainRun(out: string, s: RunSettings, o: TrainRunOptions = {}): 
       checkpointEveryIters: s.checkpointEveryIters ?? 0, earlyEpochs: s.earlyEpochs ?? 1,
       ...(adversarial ? { adversarial } : {}),
       ...(keep && keep !== "all" ? { keep } : {}),
+      ...(precision !== "fp32" ? { precision } : {}),
     };
     // The model first: bad options are refused before the run folder is created.
     const model = createModel(s.model.name, modelOptions as never).to(device);
@@ -179,7 +192,7 @@ export function trainRun(out: string, s: RunSettings, o: TrainRunOptions = {}): 
         const schedule = new Schedule(optim.schedule, optim.lr, { totalEpochs: s.epochs });
         const index = train(model, data, run, {
           epochs: s.epochs, seed: s.seed, optimizer, schedule, progress: o.progress,
-          checkpointEveryIters: config.checkpointEveryIters, earlyEpochs: config.earlyEpochs, keep: config.keep,
+          checkpointEveryIters: config.checkpointEveryIters, earlyEpochs: config.earlyEpochs, keep: config.keep, precision,
           ...(adversarial ? {
             adversarial: {
               attack: createAttack(adversarial.attack), epsilon: attackEpsilons(adversarial.attack)[0]!,

@@ -11,7 +11,8 @@ import { type CheckpointIndex, type CheckpointInfo, type Keep, RunDir } from "..
 import * as F from "../torch/functional.js";
 import { noGrad } from "../torch/autograd.js";
 import { manualSeed } from "../torch/random.js";
-import { checkInterrupt } from "../torch/runtime.js";
+import type { Precision } from "../torch/dtype.js";
+import { autocast, checkInterrupt } from "../torch/runtime.js";
 import { loadSafetensors, saveSafetensors } from "../torch/safetensors.js";
 import { dispose, tidy } from "../torch/scope.js";
 import type { Tensor } from "../torch/tensor.js";
@@ -40,6 +41,8 @@ export interface TrainOptions {
   adversarial?: AdversarialTraining;
   /** Which checkpoint files stay after each epoch (default all). */
   keep?: Keep;
+  /** Forward passes (training, evaluation, the attack of adversarial training) under autocast; default fp32. */
+  precision?: Precision;
 }
 
 export interface AdversarialTraining {
@@ -82,7 +85,7 @@ export function robustAccuracy(model: AttackModel, adv: AdversarialTraining, see
   return correct / n;
 }
 
-export function evaluate(model: Module, batches: Iterable<Batch>): { loss: number; accuracy: number } {
+export function evaluate(model: Module, batches: Iterable<Batch>, precision: Precision = "fp32"): { loss: number; accuracy: number } {
   const wasTraining = model.training;
   model.eval();
   let loss = 0;
@@ -92,7 +95,7 @@ export function evaluate(model: Module, batches: Iterable<Batch>): { loss: numbe
     for (const b of batches) {
       try {
         tidy(() => noGrad(() => {
-          const logits = model.forward(b.x);
+          const logits = autocast(precision, b.x, () => model.forward(b.x));
           loss += F.crossEntropy(logits, b.y, { reduction: "sum" }).item();
           correct += logits.argmax(1).eq(b.y).sum().item();
           n += b.y.shape[0]!;
@@ -110,7 +113,8 @@ export function evaluate(model: Module, batches: Iterable<Batch>): { loss: numbe
 /** Trains `model` into `run`, resuming from its last complete epoch if it has one. */
 export function train(model: Module, data: TrainData, run: RunDir, o: TrainOptions): CheckpointIndex {
   const { optimizer, schedule, adversarial } = o;
-  const attackModel = adversarial ? new AttackModel(model) : undefined;
+  const precision = o.precision ?? "fp32";
+  const attackModel = adversarial ? new AttackModel(model, { precision }) : undefined;
   const robust = () => (adversarial ? { robustAccuracy: robustAccuracy(attackModel!, adversarial, o.seed) } : {});
   let index = run.index();
   let start = 0;
@@ -140,8 +144,8 @@ export function train(model: Module, data: TrainData, run: RunDir, o: TrainOptio
     }
     model.load(run.checkpointPath(RunDir.epochFile(start)));
   } else {
-    const tr = evaluate(model, data.trainEval.epoch(0));
-    const te = evaluate(model, data.test.epoch(0));
+    const tr = evaluate(model, data.trainEval.epoch(0), precision);
+    const te = evaluate(model, data.test.epoch(0), precision);
     save(RunDir.epochFile(0), { epoch: 0, iteration: 0, trainLoss: tr.loss, trainAccuracy: tr.accuracy, testLoss: te.loss, testAccuracy: te.accuracy, ...robust(), lr: schedule.lr(0), seconds: 0 });
     saveState(0);
   }
@@ -161,7 +165,7 @@ export function train(model: Module, data: TrainData, run: RunDir, o: TrainOptio
         tidy(() => {
           const x = adversarial ? adversarialBatch(attackModel!, adversarial, b.x, b.y, stepSeed(o.seed, epoch, batch)) : b.x;
           optimizer.zeroGrad();
-          const logits = model.forward(x);
+          const logits = autocast(precision, x, () => model.forward(x));
           const loss = F.crossEntropy(logits, b.y);
           const value = loss.item();
           if (!Number.isFinite(value)) {
@@ -183,12 +187,12 @@ export function train(model: Module, data: TrainData, run: RunDir, o: TrainOptio
       // A safe point: after Ctrl-C the run ends here and resumes from its last complete epoch.
       checkInterrupt();
       if (o.checkpointEveryIters && epoch <= (o.earlyEpochs ?? 1) && optimizer.steps % o.checkpointEveryIters === 0) {
-        const te = evaluate(model, data.test.epoch(0));
+        const te = evaluate(model, data.test.epoch(0), precision);
         save(RunDir.iterationFile(optimizer.steps), { epoch: epoch - 1, iteration: optimizer.steps, trainLoss: lossSum / seen, trainAccuracy: correct / seen, testLoss: te.loss, testAccuracy: te.accuracy, lr: optimizer.lr, seconds: seconds + (performance.now() - began) / 1000 });
       }
     }
     seconds += (performance.now() - began) / 1000;
-    const te = evaluate(model, data.test.epoch(0));
+    const te = evaluate(model, data.test.epoch(0), precision);
     save(RunDir.epochFile(epoch), { epoch, iteration: optimizer.steps, trainLoss: lossSum / seen, trainAccuracy: correct / seen, testLoss: te.loss, testAccuracy: te.accuracy, ...robust(), lr: optimizer.lr, seconds });
     schedule.observe(lossSum / seen);
     saveState(epoch);

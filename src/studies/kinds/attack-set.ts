@@ -17,7 +17,7 @@ import { RunDir } from "../../store/run.js";
 import type { JobSpec } from "../../store/study-folder.js";
 import * as torch from "../../torch/index.js";
 import { findCheckpoint, loadCheckpointModel, loadExamples, readRunConfig } from "../../train/run-model.js";
-import type { RunConfig } from "../../train/run.js";
+import { type RunConfig, checkPrecision } from "../../train/run.js";
 import { writeJson } from "../../util/json.js";
 import { Progress } from "../../util/progress.js";
 import { OptionError } from "../../util/schema.js";
@@ -43,6 +43,8 @@ export interface AttackSetInputs {
    * random labels, drawn from `seed` (paper B's noise scenario; its targets: "random").
    */
   base?: "data" | "uniform";
+  /** The attack's forward passes under autocast (default the run's precision). */
+  precision?: torch.Precision;
 }
 
 /** Where an attack-set's examples come from: the run folder (relative to the root), the split, how many, natural or noise. */
@@ -100,6 +102,7 @@ export const attackSet: JobKind = {
     }
     if (!TARGET_MODES.includes(i.targets!)) throw new OptionError(`${spec.id}: inputs.targets is ${JSON.stringify(i.targets)}; allowed: ${TARGET_MODES.join(", ")}`);
     if (!SPLITS.includes(i.split!)) throw new OptionError(`${spec.id}: inputs.split is ${JSON.stringify(i.split)}; allowed: ${SPLITS.join(", ")}`);
+    if (i.precision !== undefined && !torch.PRECISIONS.includes(i.precision)) throw new OptionError(`${spec.id}: inputs.precision is ${JSON.stringify(i.precision)}; allowed: ${torch.PRECISIONS.join(", ")}`);
     for (const k of ["examples", "batchSize"] as const) {
       if (!Number.isSafeInteger(i[k]) || i[k]! < 1) throw new OptionError(`${spec.id}: inputs.${k} must be an integer ≥ 1, got ${JSON.stringify(i[k])}`);
     }
@@ -124,7 +127,7 @@ export const attackSet: JobKind = {
     const source: AttackSource = { run: relative(ctx.root, run.path) || ".", split: i.split, examples: i.examples, base: i.base ?? "data", seed: i.seed };
     const data = sourceExamples(run, config, source, ctx.dataDir);
     const module = loadCheckpointModel(run, config, c);
-    const model = new AttackModel(module);
+    const model = new AttackModel(module, { precision: checkPrecision(i.precision ?? config.precision ?? "fp32", ctx.device ?? "cpu") });
     const attack = createAttack(i.attack);
     const epsilons = attackEpsilons(i.attack);
     const n = data.labels.shape[0]!;

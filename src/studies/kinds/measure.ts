@@ -176,6 +176,8 @@ function readFinalPerturbations(path: string): FinalPerturbations {
 interface MeasureArgs {
   inputs: MeasureInputs;
   module: Module;
+  /** The run's: attacks run the module as it was trained. */
+  precision: torch.Precision;
   data: Dataset;
   key: RowKey;
   /** The final checkpoint's perturbations of the study's attack; absent when measuring the final checkpoint itself. */
@@ -228,7 +230,7 @@ function regularizationRows(rows: Rows, m: MeasureArgs, model: AttackModel, pgd:
 function measureCheckpoint(m: MeasureArgs): { rows: Rows; tensors: Map<string, Map<string, Tensor>> } {
   const a = m.inputs.attack;
   const rows = new Rows(m.key);
-  const model = new AttackModel(m.module);
+  const model = new AttackModel(m.module, { precision: m.precision });
   const tensors = new Map<string, Map<string, Tensor>>();
   const x = m.data.images;
   const y = m.data.labels;
@@ -416,7 +418,7 @@ export const measure: JobKind = {
     const progress = ctx.progress ? new Progress(`measure ${tag(c)}`, attacked, "img") : undefined;
     try {
       const m = measureCheckpoint({
-        inputs: i, module, data, final, breakpoints, regularization, progress,
+        inputs: i, module, precision: config.precision ?? "fp32", data, final, breakpoints, regularization, progress,
         key: { ...ctx.spec.tags, checkpoint: tag(c), epoch: c.epoch, iteration: c.iteration, best: c.file === index.best },
       });
       const files: string[] = [];
