@@ -5,7 +5,11 @@
 // (measured here), so the stacks are timed interleaved, repetition by repetition,
 // each as a warm, long-lived process, and every figure is a median.
 //
-//   node dist/bench/models.js [--only SUBSTRING[,SUBSTRING…]] [--reps N]
+// With --precision bf16 every column runs the forward pass under autocast to bfloat16 (PyTorch:
+// torch.autocast("cpu", torch.bfloat16)), one more column is advdyn in float32, and the results go
+// to models-bf16.json: bf16_vs_fp32_ratio is the speed-up of bfloat16 on this CPU.
+//
+//   node dist/bench/models.js [--only SUBSTRING[,SUBSTRING…]] [--reps N] [--precision fp32|bf16]
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join, resolve } from "node:path";
@@ -44,9 +48,9 @@ const DEFAULT_OUT = join(repo, "bench", "results", "models.json");
 /** Paper A's Table 4 models, as the studies and the validation build them, and the 32-channel bounded-width conv. */
 const MODELS = PAPER_A_MODELS.filter((m) => m.paper.test_accuracy !== undefined || m.key === "bwconv-c32-linear").map((m) => paperBenchModel(m.key));
 
-const COLUMNS = ["advdyn", "peer_user", "peer_same_settings"] as const;
+const COLUMNS = ["advdyn", "advdyn_fp32", "peer_user", "peer_same_settings"] as const;
 type Column = (typeof COLUMNS)[number];
-type PeerColumn = Exclude<Column, "advdyn">;
+type PeerColumn = Exclude<Column, "advdyn" | "advdyn_fp32">;
 const PEERS: readonly PeerColumn[] = ["peer_user", "peer_same_settings"];
 
 const PEER_ENV: Record<PeerColumn, NodeJS.ProcessEnv> = {
@@ -61,6 +65,8 @@ export interface BenchModelsOptions {
   reps?: number;
   /** The JSON file; entries of models not measured this time are kept from it. */
   out?: string;
+  /** Every column's forward pass (default fp32). */
+  precision?: "fp32" | "bf16";
 }
 
 
@@ -106,6 +112,8 @@ export interface ModelResult {
   images_per_s: PerColumn<number>;
   train_ratio_vs_user: number | null;
   train_ratio_same_settings: number | null;
+  /** With --precision bf16: advdyn's bfloat16 step time / its float32 step time. */
+  bf16_vs_fp32_ratio?: number;
   /** Seconds per step of every repetition, in the order taken. */
   samples_s: PerColumn<number[]>;
   /** Share of the machine's CPU time that other processes used during the repetitions (null without /proc). */
@@ -115,7 +123,7 @@ export interface ModelResult {
 
 const optimizerSpec = (o: ReturnType<typeof optimDefaults>) => ({ lr: o.lr, momentum: o.momentum, weight_decay: o.weightDecay });
 
-async function benchModel(entry: (typeof MODELS)[number], py: Python | undefined, dir: string, reps: number | undefined): Promise<ModelResult> {
+async function benchModel(entry: (typeof MODELS)[number], py: Python | undefined, dir: string, reps: number | undefined, precision: "fp32" | "bf16"): Promise<ModelResult> {
   const load = loadavg()[0]!;
   const model = models.createModel(entry.name, { ...entry.options, seed: 0 });
   const info = models.modelInfo(model)!;
@@ -140,7 +148,7 @@ async function benchModel(entry: (typeof MODELS)[number], py: Python | undefined
       if (!py) break;
       const check = column === "peer_user";
       const [peer, hello] = await Peer.start<Record<string, number>>(py, PEER_SCRIPT, PEER_ENV[column], {
-        name: entry.name, options: info.options, weights, inputs, check, threads: torch.getNumThreads(), ...optimizerSpec(o),
+        name: entry.name, options: info.options, weights, inputs, check, threads: torch.getNumThreads(), precision, ...optimizerSpec(o),
       }, `${column} (${entry.name})`);
       peers[column] = peer;
       if (check) {
@@ -149,22 +157,23 @@ async function benchModel(entry: (typeof MODELS)[number], py: Python | undefined
       }
     }
 
-    const step = () => torch.tidy(() => {
+    const step = (p: "fp32" | "bf16") => torch.tidy(() => {
       opt.zeroGrad();
-      F.crossEntropy(model.forward(x), y).backward();
+      F.crossEntropy(torch.autocast(p, x, () => model.forward(x)), y).backward();
       opt.step();
     });
-    const advdynSteps = (n: number): number => {
+    const advdynSteps = (n: number, p: "fp32" | "bf16"): number => {
       const t0 = performance.now();
-      for (let i = 0; i < n; i++) step();
+      for (let i = 0; i < n; i++) step(p);
       return (performance.now() - t0) / 1e3 / n;
     };
     const run = async (column: Column, n: number): Promise<number> => {
-      const s = column === "advdyn" ? advdynSteps(n) : await (await peers[column]!.request<{ seconds: number }>({ steps: n })).seconds;
+      const s = column === "advdyn" || column === "advdyn_fp32" ? advdynSteps(n, column === "advdyn" ? precision : "fp32")
+        : await (await peers[column]!.request<{ seconds: number }>({ steps: n })).seconds;
       await sleep(HANDOVER_MS);
       return s;
     };
-    const columns = COLUMNS.filter((c) => c === "advdyn" || peers[c]);
+    const columns = COLUMNS.filter((c) => c === "advdyn" || (c === "advdyn_fp32" ? precision !== "fp32" : peers[c]));
 
     // The first step allocates and picks kernels; the last warm-up step sizes the repetitions.
     let slowest = 0;
@@ -196,6 +205,7 @@ async function benchModel(entry: (typeof MODELS)[number], py: Python | undefined
       steps_per_rep: steps, reps: n,
       images_per_s: Object.fromEntries(columns.map((c) => [c, BATCH / seconds[c]!])),
       train_ratio_vs_user: ratio("peer_user"), train_ratio_same_settings: ratio("peer_same_settings"),
+      ...(seconds.advdyn_fp32 ? { bf16_vs_fp32_ratio: seconds.advdyn! / seconds.advdyn_fp32 } : {}),
       samples_s: samples, foreign_cpu_share: foreign, logits,
     };
   } finally {
@@ -209,13 +219,14 @@ async function benchModel(entry: (typeof MODELS)[number], py: Python | undefined
 const fmt = (x: number | null | undefined, digits = 2) =>
   x == null ? "–" : Math.abs(x) >= 1000 ? Math.round(x).toLocaleString("en-US") : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(digits);
 
-function printTable(results: Record<string, ModelResult>): void {
-  const header = ["model", "advdyn img/s", "PyTorch as user", "PyTorch same settings", "ratio vs user", "ratio same settings", "target", "logits max |Δ|", "others' CPU"];
+function printTable(results: Record<string, ModelResult>, bf16: boolean): void {
+  const header = ["model", "advdyn img/s", "PyTorch as user", "PyTorch same settings", "ratio vs user", "ratio same settings", "target", ...(bf16 ? ["bf16 / fp32"] : []), "logits max |Δ|", "others' CPU"];
   const lines = Object.values(results).map((r) => {
     const [u, s] = [r.train_ratio_vs_user, r.train_ratio_same_settings];
     const met = u === null || s === null ? "" : Math.max(u, s) <= TARGET_RATIO ? " met" : " MISSED";
     const logits = r.logits ? `${r.logits.max_abs_diff.toExponential(1)}${r.logits.agree ? "" : " DIFFER"}` : "–";
-    return [r.label, fmt(r.images_per_s.advdyn), fmt(r.images_per_s.peer_user), fmt(r.images_per_s.peer_same_settings), fmt(u), fmt(s), `≤ ${TARGET_RATIO}${met}`, logits,
+    return [r.label, fmt(r.images_per_s.advdyn), fmt(r.images_per_s.peer_user), fmt(r.images_per_s.peer_same_settings), fmt(u), fmt(s), `≤ ${TARGET_RATIO}${met}`,
+      ...(bf16 ? [fmt(r.bf16_vs_fp32_ratio)] : []), logits,
       r.foreign_cpu_share === null ? "–" : `${(100 * r.foreign_cpu_share).toFixed(0)} %${r.foreign_cpu_share > CONTENDED ? " UNRELIABLE" : ""}`];
   });
   console.log(table(header, lines));
@@ -244,18 +255,20 @@ export async function benchModels(opts: BenchModelsOptions = {}): Promise<Record
   if (!py) console.log("notice: no Python with torch found ($PYTHON, python3, /usr/bin/python3): peer columns and the logits check skipped");
   else console.log(`peer: ${py.exe}, torch ${py.torch}; same initial weights on both sides (advdyn's, as safetensors)`);
 
-  const out = opts.out ?? DEFAULT_OUT;
+  const precision = opts.precision ?? "fp32";
+  if (precision !== "fp32" && precision !== "bf16") throw new RangeError(`--precision: fp32 or bf16 (CPU autocast), got ${precision}`);
+  const out = opts.out ?? (precision === "fp32" ? DEFAULT_OUT : DEFAULT_OUT.replace(/\.json$/, `-${precision}.json`));
   const previous = previousModels(out);
   const measured: Record<string, ModelResult> = {};
   const dir = mkdtempSync(join(tmpdir(), "advdyn-bench-models-"));
   try {
-    for (const m of selected) measured[m.key] = await benchModel(m, py, dir, opts.reps);
+    for (const m of selected) measured[m.key] = await benchModel(m, py, dir, opts.reps, precision);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 
-  console.log(`\nadvdyn vs PyTorch ${py?.torch ?? "(no peer)"} training, batch ${BATCH}, ${torch.getNumThreads()} threads, ${cpus()[0]?.model} (${cpus().length} cores); median of interleaved reps`);
-  printTable(measured);
+  console.log(`\nadvdyn vs PyTorch ${py?.torch ?? "(no peer)"} training (${precision}), batch ${BATCH}, ${torch.getNumThreads()} threads, ${cpus()[0]?.model} (${cpus().length} cores); median of interleaved reps`);
+  printTable(measured, precision !== "fp32");
   const kept = Object.keys(previous).filter((k) => !(k in measured));
   if (kept.length) console.log(`${out} keeps the earlier figures of ${kept.join(", ")}`);
   console.log("ratios: advdyn time / PyTorch time, below 1 = advdyn faster; the target is met when both ratios are within it.");
@@ -267,11 +280,13 @@ export async function benchModels(opts: BenchModelsOptions = {}): Promise<Record
     peer_python: py?.exe ?? null,
     threads: torch.getNumThreads(),
     batch: BATCH,
+    precision,
     target_ratio: TARGET_RATIO,
     peer_env: Object.fromEntries(PEERS.map((p) => [p, { threads: torch.getNumThreads(), ...Object.fromEntries(TUNING.map((k) => [k, PEER_ENV[p][k] ?? null])) }])),
     notes: {
       ratio: "advdyn time / PyTorch time per training step (below 1 = advdyn faster); *_vs_user: PyTorch as a user runs it " +
         "(set_num_threads, default environment); *_same_settings: PyTorch with advdyn's thread and allocator settings",
+      precision: "bf16: the forward pass under autocast to bfloat16 on both sides, the loss in float32; bf16_vs_fp32_ratio = advdyn bf16 / advdyn fp32 step time",
       step: "zero_grad (set_to_none, as advdyn's zeroGrad), forward, cross-entropy, backward, SGD step with the paper's lr, momentum 0.9, " +
         "weight decay 5e-4; one fixed random batch (x uniform in [0, 1], labels uniform in 0..9); both sides start from advdyn's initial weights",
       peer: "bench/peer_models.py: the natural PyTorch implementation of each model. Full-width convolution: a direct 32×32 conv2d over a " +
@@ -294,6 +309,6 @@ export async function benchModels(opts: BenchModelsOptions = {}): Promise<Record
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { only: { type: "string" }, reps: { type: "string" } } });
-  await benchModels({ only: values.only, reps: values.reps === undefined ? undefined : Number(values.reps) });
+  const { values } = parseArgs({ options: { only: { type: "string" }, reps: { type: "string" }, precision: { type: "string" } } });
+  await benchModels({ only: values.only, reps: values.reps === undefined ? undefined : Number(values.reps), precision: values.precision as "fp32" | "bf16" | undefined });
 }

@@ -3,7 +3,8 @@
 Usage: peer_models.py SPEC_JSON. The spec names the model and its resolved advdyn options (`name`,
 `options`), the safetensors files of advdyn's initial state dict (`weights`) and of the batch
 (`inputs`: x, y and advdyn's eval-mode logits), `threads`, `lr`, `momentum`, `weight_decay`, and
-`check` (compare the logits with advdyn's). Parameter names and shapes are advdyn's, which are
+`check` (compare the logits with advdyn's), and `precision` ("fp32", or "bf16": the forward pass under
+torch.autocast("cpu", torch.bfloat16), the loss in float32, as advdyn's --precision bf16). Parameter names and shapes are advdyn's, which are
 those of the papers' PyTorch code, so the state dict loads strictly.
 
 Protocol: one JSON line once the model is loaded ({"max_abs_diff", "max_abs_logit"} when checking,
@@ -245,10 +246,14 @@ def main():
 
     opt = torch.optim.SGD(model.parameters(), lr=spec["lr"], momentum=spec["momentum"], weight_decay=spec["weight_decay"])
 
+    bf16 = spec.get("precision", "fp32") == "bf16"
+
     def step():
         # set_to_none: advdyn's zeroGrad drops the gradients too (1.13's default zero-fills them)
         opt.zero_grad(set_to_none=True)
-        F.cross_entropy(model(x), y).backward()
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            logits = model(x)
+        F.cross_entropy(logits.float(), y).backward()
         opt.step()
 
     for line in sys.stdin:

@@ -11,7 +11,7 @@ import { AttackModel } from "../src/nn/attack-model.js";
 import { RunDir } from "../src/store/run.js";
 import { attackCheckpoints, attackKey } from "../src/studies/attack-run.js";
 import { withPrecision } from "../src/studies/catalog.js";
-import { perturbationLearningSpec } from "../src/studies/paper-b.js";
+import { perturbationLearningSpec, perturbationTheorySpec } from "../src/studies/paper-b.js";
 import { type RunSettings, trainRun } from "../src/train/run.js";
 import { readRunConfig } from "../src/train/run-model.js";
 
@@ -106,4 +106,5 @@ test("an AttackModel in bf16 gives float32 logits and input gradients; --precisi
   assert.ok(trains.length > 1);
   for (const j of trains) assert.equal((j.inputs as { train: { precision?: string } }).train.precision, "bf16", j.id);
   assert.ok(spec.jobs.filter((j) => j.kind !== "train").every((j) => !JSON.stringify(j.inputs).includes("bf16")), "other jobs inherit it from their run");
+  assert.throws(() => withPrecision(perturbationTheorySpec({ scale: "smoke" }), "bf16"), /study perturbation-theory has no train jobs/);
 });

@@ -9,6 +9,7 @@ import { type DatasetName, type DatasetRef, type ImageDatasetName, imageShape } 
 import type { JobSpec, ModelEntry, StudySpec } from "../store/study-folder.js";
 import type { Table, TableColumn, TableRow } from "../store/tables.js";
 import type { Precision } from "../torch/dtype.js";
+import { OptionError } from "../util/schema.js";
 import type { MeasureInputs, StudyAttack, TrainInputs } from "./kinds/index.js";
 import { PAPER_A_MODELS, type PaperModel, type PaperValue } from "./paper-a-models.js";
 import { type TheorySweep, perturbationLearningSpec, perturbationTheorySpec } from "./paper-b.js";
@@ -301,6 +302,7 @@ function paperAJobs(b: Built): JobSpec[] {
 /** The study with every train job under autocast (`--precision`); the attacks on a run use the run's precision. */
 export function withPrecision(spec: StudySpec, precision: Precision | undefined): StudySpec {
   if (!precision || precision === "fp32") return spec;
+  if (!spec.jobs.some((j) => j.kind === "train")) throw new OptionError(`--precision ${precision}: study ${spec.study} has no train jobs to run in it (its own trainings run in float32)`);
   const train = (i: TrainInputs): TrainInputs => ({ ...i, train: { ...i.train, precision } });
   return { ...spec, jobs: spec.jobs.map((j) => (j.kind === "train" ? { ...j, inputs: { ...train(j.inputs as unknown as TrainInputs) } } : j)) };
 }
