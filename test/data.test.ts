@@ -325,6 +325,19 @@ test("orthogonal: uniform or Gaussian inputs, 0/1 labels with a ±1 view, seeded
   assert.throws(() => data.orthogonal("train", { noise: "laplace" as "uniform" }), /noise: expected "uniform" or "gaussian"/);
 }));
 
+test("uniform noise drawn in pieces is the whole draw's images, cut at any piece size (what derive-dataset relies on)", () => noLeak(() => {
+  const whole = data.uniformNoise(50, [1, 5, 7], 10, 123);
+  for (const rows of [1, 7, 16, 50, 64]) {
+    const pieces = [...data.uniformNoiseImages(50, [1, 5, 7], 123, rows)];
+    assert.deepEqual(pieces.map((p) => p.shape[0]), Array.from({ length: Math.ceil(50 / rows) }, (_, i) => Math.min(rows, 50 - i * rows)));
+    assert.ok(torch.tidy(() => torch.equal(torch.cat(pieces, 0), whole.images)), `pieces of ${rows}`);
+    torch.dispose(pieces);
+  }
+  const [first] = data.uniformNoiseImages(50, [1, 5, 7], 124, 50);
+  assert.ok(!torch.equal(first!, whole.images), "another seed, other noise");
+  torch.dispose([whole, first]);
+}));
+
 // ---- loader ----
 
 /** n tiny images whose label is their index, so batches show which examples they hold. */

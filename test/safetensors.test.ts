@@ -89,3 +89,118 @@ test("malformed files give errors naming the file and the problem", () => {
   assert.throws(() => torch.loadSafetensors(join(dir, "trailing.st")));
   assert.equal(torch.memory().tensors, before, "a failed load frees what it had read");
 });
+
+/** Tensors of every dtype and several shapes, big enough that some span pages and start mid-page. */
+function assorted(): Record<string, torch.Tensor> {
+  const g = new torch.Generator(5);
+  const t: Record<string, torch.Tensor> = {};
+  for (const [i, dt] of torch.DTYPES.entries()) {
+    const shape = [[3, 1000 + i], [7], [2, 3, 5], [], [0, 4]][i % 5]!;
+    const x = torch.randn(shape, { generator: g, dtype: "float64" }).mul(100);
+    t[`x_${dt}`] = dt === "complex64" ? torch.complex(x.to("float32"), x.neg().to("float32")) : dt === "bool" ? x.gt(0) : dt === "uint8" ? x.abs().to("uint8") : x.to(dt);
+  }
+  t.odd = torch.arange(13).to("uint8");
+  t.scalar = torch.tensor(2.5, { dtype: "float64" });
+  t.empty = torch.zeros([0]);
+  t.transposed = torch.arange(12).reshape(3, 4).T; // written in row-major order of its view
+  return t;
+}
+
+test("memory-mapped tensors equal the read ones: every dtype, several shapes, data at nonzero offsets within pages", () => tidy(() => {
+  const tensors = assorted();
+  const path = join(dir, "mapped.safetensors");
+  torch.saveSafetensors(path, tensors, { note: "m" });
+  const read = torch.loadSafetensors(path);
+  const mapped = torch.loadSafetensors(path, { mmap: true });
+  assert.deepEqual(mapped.metadata, { note: "m" });
+  const header = JSON.parse(readFileSync(path).subarray(8, 8 + Number(readFileSync(path).readBigUInt64LE(0))).toString());
+  const starts = Object.values(header).flatMap((s) => (s as { data_offsets?: number[] }).data_offsets?.[0] ?? []);
+  assert.ok(starts.filter((s) => s % 4096 !== 0).length >= 5, "most tensors start inside a page");
+  for (const [name, t] of Object.entries(tensors)) {
+    const m = mapped.tensors.get(name)!;
+    assert.equal(m.dtype, t.dtype, name);
+    assert.deepEqual(m.shape, t.shape, name);
+    assert.ok(torch.equal(m, t) && torch.equal(m, read.tensors.get(name)!), name);
+  }
+  // A write to a mapped tensor stays in this process: the file is unchanged.
+  mapped.tensors.get("x_float32")!.mul_(0);
+  assert.ok(torch.equal(torch.loadSafetensors(path).tensors.get("x_float32")!, tensors.x_float32!));
+}));
+
+test("the memory-mapped loader refuses a damaged file with one error naming it, and frees what it mapped", () => {
+  const path = join(dir, "whole.safetensors");
+  tidy(() => torch.saveSafetensors(path, assorted()));
+  const bytes = readFileSync(path);
+  const n = Number(bytes.readBigUInt64LE(0));
+  const variant = (name: string, b: Buffer) => {
+    writeFileSync(join(dir, name), b);
+    return join(dir, name);
+  };
+  const longer = Buffer.from(bytes);
+  longer.writeBigUInt64LE(BigInt(n + 8));
+  const shorter = Buffer.from(bytes);
+  shorter.writeBigUInt64LE(BigInt(n - 8));
+  const enormous = Buffer.from(bytes);
+  enormous.writeBigUInt64LE(1n << 40n);
+  // Python's writer does not sort tensors by element size: an F32 after 3 bytes of U8.
+  let header = '{"a":{"dtype":"U8","shape":[3],"data_offsets":[0,3]},"b":{"dtype":"F32","shape":[1],"data_offsets":[3,7]}}';
+  header += " ".repeat((8 - (header.length % 8)) % 8);
+  const unaligned = Buffer.alloc(8 + header.length + 7);
+  unaligned.writeBigUInt64LE(BigInt(header.length));
+  unaligned.write(header, 8);
+  const cases: [string, RegExp][] = [
+    [variant("cut.st", bytes.subarray(0, bytes.length - 100)), /cut\.st: not a valid safetensors file: tensor '.*': data ends at \d+, beyond the \d+ data bytes/],
+    [variant("cut-header.st", bytes.subarray(0, 50)), /cut-header\.st: not a valid safetensors file: header length \d+ exceeds the file's 42 remaining bytes/],
+    [variant("tiny.st", bytes.subarray(0, 5)), /tiny\.st: not a valid safetensors file: 5 bytes, expected at least 8/],
+    [variant("longer.st", longer), /longer\.st: not a valid safetensors file: header is not JSON/],
+    [variant("shorter.st", shorter), /shorter\.st: not a valid safetensors file: header is not JSON/],
+    [variant("enormous.st", enormous), /enormous\.st: not a valid safetensors file: header length 1099511627776 exceeds/],
+    [variant("unaligned.st", unaligned), /unaligned\.st: tensor 'b': map_file: data at byte \d+ is not aligned to its 4-byte elements/],
+    [join(dir, "absent.st"), /absent\.st: cannot read \(ENOENT\)/],
+  ];
+  const before = torch.memory().tensors;
+  for (const [p, re] of cases) {
+    assert.throws(() => torch.loadSafetensors(p, { mmap: true }), (e: Error) => re.test(e.message) && e.message.split("\n").length === 1, p);
+  }
+  assert.equal(torch.memory().tensors, before, "the tensor mapped before the unaligned one is freed");
+  // The native call checks the range and alignment itself, should the file change after its header was read.
+  assert.throws(() => torch.loadSafetensors(variant("ok.st", Buffer.concat([unaligned.subarray(0, 8 + header.length), Buffer.alloc(3)])), { mmap: true }), /data ends at 7, beyond the 3 data bytes/);
+});
+
+test("the piecewise writer's file equals the one-shot file byte for byte, whatever the pieces and their order; a bad piece or a missing one leaves no file", () => tidy(() => {
+  const tensors = assorted();
+  const big = torch.randn([5000, 130]);
+  const expected = Buffer.concat(torch.serializeSafetensors({ ...tensors, big }, { k: "v" }));
+  const specs = Object.fromEntries(Object.entries(tensors).map(([name, t]) => [name, { dtype: t.dtype, shape: t.shape }]));
+  const path = join(dir, "pieces.safetensors");
+  {
+    using w = new torch.SafetensorsWriter(path, { ...specs, big: { dtype: "float32", shape: big.shape } }, { k: "v" });
+    // Rows of `big` in uneven pieces (one given flat), between the other tensors in reverse file order.
+    const others = Object.entries(tensors).reverse();
+    for (const [start, rows] of [[0, 1], [1, 999], [1000, 3000], [4000, 1000]] as const) {
+      w.write("big", start === 1000 ? big.narrow(0, start, rows).flatten() : big.narrow(0, start, rows));
+      for (const [name, t] of others.splice(0, 3)) w.write(name, t);
+    }
+    w.close();
+  }
+  assert.ok(readFileSync(path).equals(expected), "piecewise");
+  torch.saveSafetensors(path, { ...tensors, big }, { k: "v" });
+  assert.ok(readFileSync(path).equals(expected), "saveSafetensors");
+
+  const failed = join(dir, "failed.safetensors");
+  const attempts: [(w: torch.SafetensorsWriter) => void, RegExp][] = [
+    [(w) => w.write("a", torch.zeros([2], { dtype: "float64" })), /tensor 'a' is float32, got a float64 piece/],
+    [(w) => w.write("a", torch.zeros([7])), /tensor 'a' has 24 bytes left, got a piece of 28/],
+    [(w) => w.write("b", torch.zeros([1])), /no tensor 'b' in the header/],
+    [(w) => { w.write("a", torch.zeros([4])); w.close(); }, /failed\.safetensors: tensor 'a' is missing its last 8 bytes/],
+  ];
+  for (const [act, re] of attempts) {
+    assert.throws(() => {
+      using w = new torch.SafetensorsWriter(failed, { a: { dtype: "float32", shape: [2, 3] } });
+      act(w);
+    }, re);
+    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith("failed")), [], "no file, no temporary file");
+  }
+  assert.throws(() => new torch.SafetensorsWriter(failed, { a: { dtype: "float16" as never, shape: [1] } }), /tensor 'a': expected one of/);
+  assert.throws(() => new torch.SafetensorsWriter(failed, { a: { dtype: "float32", shape: [1.5] } }), /shape \[1\.5\] is not a list/);
+}));

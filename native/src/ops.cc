@@ -10,10 +10,15 @@
 #include <torch/csrc/autograd/autograd.h>
 #include <torch/cuda.h>
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <csignal>
 #ifdef __linux__
 #include <sys/prctl.h>
-#include <unistd.h>
 #endif
 #include <cstring>
 
@@ -82,6 +87,65 @@ c10::optional<T> copt(const std::optional<T>& v) {
   return *v;
 }
 
+// A CPU tensor over the bytes [offset, offset + size) of a file, mapped copy-on-write: its pages
+// come from the page cache (the kernel may evict and reread them), so a set larger than RAM can be
+// read without becoming the process's anonymous memory; a write to the tensor stays private (no
+// crash, the file is unchanged). MAP_NORESERVE: no swap is reserved for pages never written, so
+// the kernel's overcommit check does not refuse a file larger than RAM. Replacing the file by
+// rename is safe; truncating it while mapped is not (reads past the new end fault), which is why
+// writers never rewrite a file in place.
+at::Tensor mapFile(const std::string& path, int64_t offset, const std::vector<int64_t>& shape, at::ScalarType dt) {
+  if (offset < 0) throw ArgError("offset " + std::to_string(offset) + " is negative");
+  int64_t elem = static_cast<int64_t>(c10::elementSize(dt)), numel = 1;
+  for (int64_t d : shape) {
+    if (d < 0) throw ArgError("shape has a negative dimension");
+    if (d != 0 && numel > INT64_MAX / d) throw ArgError("shape has too many elements");
+    numel *= d;
+  }
+  if (numel > (INT64_MAX - offset) / elem) throw ArgError("shape has too many bytes");
+  int64_t end = offset + numel * elem;
+  // Kernels read elements at aligned addresses; a page-aligned mapping keeps the file's alignment.
+  if (offset % elem)
+    throw std::runtime_error("data at byte " + std::to_string(offset) + " is not aligned to its " + std::to_string(elem) + "-byte elements");
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw std::runtime_error(std::string("cannot open the file (") + std::strerror(errno) + ")");
+  struct stat st;
+  int64_t fileSize = fstat(fd, &st) == 0 ? st.st_size : -1;
+  if (end > fileSize) {
+    close(fd);
+    throw std::runtime_error("bytes [" + std::to_string(offset) + ", " + std::to_string(end) + ") lie beyond the end of the " +
+                             std::to_string(fileSize) + "-byte file");
+  }
+  if (end == offset) {
+    close(fd);
+    return at::empty(dims(shape), opts(dt, at::kCPU));
+  }
+  int64_t start = offset - offset % sysconf(_SC_PAGESIZE);
+  size_t length = static_cast<size_t>(end - start);
+  void* base = mmap(nullptr, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, start);
+  int err = errno;
+  close(fd);  // the mapping keeps the file open
+  if (base == MAP_FAILED) throw std::runtime_error(std::string("cannot map the file (") + std::strerror(err) + ")");
+  return at::from_blob(static_cast<char*>(base) + (offset - start), dims(shape), [base, length](void*) { munmap(base, length); },
+                       opts(dt, at::kCPU));
+}
+
+// Writes a tensor's bytes (row-major, as toTypedArray gives them) into an open file at a byte
+// position, without passing them through JS: saving a large tensor copies nothing and leaves no
+// garbage for V8 to collect. Returns the bytes written.
+double writeAt(const at::Tensor& t, int64_t fd, int64_t position) {
+  at::Tensor c = t.detach().to(at::kCPU).contiguous();
+  const char* data = static_cast<const char*>(c.data_ptr());
+  int64_t size = static_cast<int64_t>(c.numel() * c.element_size());
+  for (int64_t done = 0; done < size;) {
+    ssize_t n = pwrite(static_cast<int>(fd), data + done, static_cast<size_t>(size - done), position + done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw std::runtime_error(std::string("cannot write the file (") + std::strerror(n < 0 ? errno : EIO) + ")");
+    done += n;
+  }
+  return static_cast<double>(size);
+}
+
 int64_t reduction(const std::string& r) {
   if (r == "none") return at::Reduction::None;
   if (r == "mean") return at::Reduction::Mean;
@@ -136,6 +200,8 @@ const std::vector<OpDef> kOps = {
        if (want != nbytes) throw ArgError("data holds " + std::to_string(nbytes) + " bytes, shape and dtype need " + std::to_string(want));
        if (nbytes) std::memcpy(t.data_ptr(), ptr, nbytes);
        return c.ret(onDevice(t, c.DEV(3)));)
+    OP(map_file, "STR,I,IL,DT->T", return c.ret(mapFile(c.STR(0), c.I(1), c.IL(2), c.DT(3)));)
+    OP(write_at, "T,I,I->F", return c.num(writeAt(c.T(0), c.I(1), c.I(2)));)
     OP(requires_grad, "T->B", return c.boolean(c.T(0).requires_grad());)
     OP(is_leaf, "T->B", return c.boolean(c.T(0).is_leaf());)
 

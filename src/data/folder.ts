@@ -37,12 +37,16 @@ export function readManifest(dir: string): FolderManifest {
   return m;
 }
 
-/** A stored split of a dataset folder (the caller loads `testFrom` when the folder has no test split). */
+/**
+ * A stored split of a dataset folder (the caller loads `testFrom` when the folder has no test
+ * split), memory-mapped: batches read their examples from the page cache, so a set larger than
+ * memory (paper B's 3.8 GB noise sets) costs no anonymous memory of its size.
+ */
 export function readFolderSplit(dir: string, split: Split): Dataset {
   const m = readManifest(dir);
   const path = join(dir, `${split}.safetensors`);
   if (!existsSync(path)) throw fileError(path, `missing: the dataset folder stores no ${split} split${m.testFrom ? "" : " and names no testFrom set"}`);
-  const { tensors } = torch.loadSafetensors(path);
+  const { tensors } = torch.loadSafetensors(path, { mmap: true });
   const images = tensors.get("images");
   const labels = tensors.get("labels");
   for (const t of tensors.values()) if (t !== images && t !== labels) t.dispose();
@@ -58,11 +62,27 @@ export function readFolderSplit(dir: string, split: Split): Dataset {
   return { images, labels, classes: m.classes, name: m.name };
 }
 
-/** Writes a dataset folder: the manifest last, so a folder with dataset.json is complete. */
-export function writeFolderDataset(dir: string, train: { images: Tensor; labels: Tensor }, m: Omit<FolderManifest, "format" | "shape" | "examples">): FolderManifest {
+/**
+ * Writes a dataset folder: the manifest last, so a folder with dataset.json is complete. The
+ * float32 images come as pieces of consecutive examples (each disposed once written), so a set
+ * never exists whole in memory; `shape` is one example's.
+ */
+export function writeFolderDataset(dir: string, train: { images: Iterable<Tensor>; shape: number[]; labels: Tensor }, m: Omit<FolderManifest, "format" | "shape" | "examples">): FolderManifest {
   mkdirSync(dir, { recursive: true });
-  torch.tidy(() => torch.saveSafetensors(join(dir, "train.safetensors"), { images: train.images.contiguous(), labels: train.labels.contiguous() }));
-  const manifest: FolderManifest = { format: FORMAT, ...m, shape: train.images.shape.slice(1), examples: { train: train.labels.shape[0]! } };
+  const n = train.labels.shape[0]!;
+  {
+    using w = new torch.SafetensorsWriter(join(dir, "train.safetensors"), { images: { dtype: "float32", shape: [n, ...train.shape] }, labels: { dtype: "int64", shape: [n] } });
+    for (const piece of train.images) {
+      try {
+        w.write("images", piece);
+      } finally {
+        piece.dispose();
+      }
+    }
+    w.write("labels", train.labels);
+    w.close();
+  }
+  const manifest: FolderManifest = { format: FORMAT, ...m, shape: train.shape, examples: { train: n } };
   writeJson(join(dir, "dataset.json"), manifest);
   return manifest;
 }

@@ -228,6 +228,18 @@ export function uniformNoise(n: number, shape: readonly number[], classes: numbe
   }));
 }
 
+/**
+ * The images of uniformNoise(n, shape, …, seed), drawn in pieces of `rows` images, each the
+ * caller's to dispose: the CPU generator draws elements one after another, so the pieces are the
+ * rows of the whole draw without it ever existing whole (3.8 GB for paper B's largest set).
+ */
+export function* uniformNoiseImages(n: number, shape: readonly number[], seed: number, rows: number): Generator<Tensor> {
+  positiveInt(n, "n");
+  positiveInt(rows, "rows");
+  using g = new torch.Generator(checkSeed(seed));
+  for (let start = 0; start < n; start += rows) yield torch.rand([Math.min(rows, n - start), ...shape], { generator: g });
+}
+
 // ---- orthogonal (paper B's theory setting) ----
 
 export interface OrthogonalOptions {

@@ -11,4 +11,4 @@ export * as fft from "./fft.js";
 export * as linalg from "./linalg.js";
 export * as nn from "./nn.js";
 export { autocast, checkInterrupt, cuda, dieWithParent, getNumThreads, setNumThreads, watchInterrupts } from "./runtime.js";
-export { saveSafetensors, loadSafetensors, serializeSafetensors, parseSafetensors, type Safetensors, type TensorMap } from "./safetensors.js";
+export { saveSafetensors, loadSafetensors, serializeSafetensors, parseSafetensors, SafetensorsWriter, type Safetensors, type TensorMap, type TensorSpec } from "./safetensors.js";

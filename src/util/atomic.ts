@@ -12,39 +12,78 @@ export const tempPath = (path: string): string => `${path}.tmp-${process.pid}-${
  * target path, writing that file stops halfway (data flushed, not renamed) and the process
  * blocks until it is killed, so a test can kill it in the middle of a write.
  */
-function faultAt(path: string, fd: number, data: Uint8Array): void {
+function faultAt(path: string, fd: number, data: Uint8Array, position: number | null): void {
   const at = process.env.ADVDYN_FAULT_WRITE;
   if (!at || !path.includes(at)) return;
-  writeSync(fd, data.subarray(0, data.length >> 1));
+  writeSync(fd, data, 0, data.length >> 1, position);
   fsyncSync(fd);
   process.stderr.write(`ADVDYN_FAULT_WRITE: stopped halfway through ${path}\n`);
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
 }
 
 /**
- * Writes a file so that readers see either the old content or the complete new one: data go to a
- * temporary name beside the target, are flushed, then renamed over it.
+ * A file that readers see either absent (or with its old content) or complete: written, in any
+ * order of pieces, to a temporary name beside the target, then flushed and renamed over it by
+ * commit(). Disposing it uncommitted (an error on the way) removes the temporary file.
  */
-export function writeFileAtomic(path: string, chunks: Uint8Array | string | readonly (Uint8Array | string)[]): void {
-  const tmp = tempPath(path);
-  const fd = openSync(tmp, "w");
-  try {
-    const list = Array.isArray(chunks) ? chunks : [chunks];
-    if (list.length > 0) faultAt(path, fd, typeof list[0] === "string" ? Buffer.from(list[0]) : list[0] as Uint8Array);
-    for (const c of list) writeSync(fd, c as Uint8Array);
+export class AtomicFile {
+  readonly path: string;
+  readonly #tmp: string;
+  #fd: number | undefined;
+  #written = false;
+
+  constructor(path: string) {
+    this.path = path;
+    this.#tmp = tempPath(path);
+    this.#fd = openSync(this.#tmp, "w");
+  }
+
+  /** Writes data at a byte position of the file (default: the current one, after the last write made without a position). */
+  write(data: Uint8Array | string, position: number | null = null): void {
+    const fd = this.#open();
+    const bytes = typeof data === "string" ? Buffer.from(data) : data;
+    if (!this.#written) faultAt(this.path, fd, bytes, position);
+    this.#written = true;
+    writeSync(fd, bytes, 0, bytes.length, position);
+  }
+
+  /** The open file, for writes made by native code; fault injection watches write() only, so write the first bytes with it. */
+  get fd(): number {
+    return this.#open();
+  }
+
+  /** Flushes and renames into place; on failure the temporary file stays until dispose. */
+  commit(): void {
+    const fd = this.#open();
     fsyncSync(fd);
-  } catch (e) {
     closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw e;
+    this.#fd = undefined;
+    try {
+      renameSync(this.#tmp, this.path);
+    } catch (e) {
+      rmSync(this.#tmp, { force: true });
+      throw e;
+    }
   }
-  closeSync(fd);
-  try {
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
+
+  #open(): number {
+    if (this.#fd === undefined) throw new Error(`${this.path}: already committed or abandoned`);
+    return this.#fd;
   }
+
+  [Symbol.dispose](): void {
+    if (this.#fd === undefined) return;
+    closeSync(this.#fd);
+    this.#fd = undefined;
+    rmSync(this.#tmp, { force: true });
+  }
+}
+
+/** Writes a file atomically (see AtomicFile). */
+export function writeFileAtomic(path: string, chunks: Uint8Array | string | readonly (Uint8Array | string)[]): void {
+  using file = new AtomicFile(path);
+  for (const c of Array.isArray(chunks) ? chunks : [chunks]) file.write(c);
+  file.commit();
 }
 
 /** Whether a process with this id runs on this machine. */

@@ -11,7 +11,7 @@ import { attackBatches } from "../../attacks/batch.js";
 import { TARGET_MODES, type TargetMode } from "../../attacks/criteria.js";
 import { type AttackRef, attackEpsilons, checkTargets, createAttack, resolveAttack } from "../../attacks/registry.js";
 import type { Epsilon } from "../../attacks/types.js";
-import { type Dataset, SPLITS, type Split, dataIdentity, deriveSeed, resolveRef, uniformNoise } from "../../data/index.js";
+import { type Dataset, SPLITS, type Split, dataIdentity, deriveSeed, resolveRef, uniformNoise, uniformNoiseImages } from "../../data/index.js";
 import { AttackModel } from "../../nn/attack-model.js";
 import { RunDir } from "../../store/run.js";
 import type { JobSpec } from "../../store/study-folder.js";
@@ -76,9 +76,31 @@ export interface AttackSetSummary {
 export function sourceExamples(run: RunDir, config: RunConfig, source: AttackSource, dataDir?: string): Dataset {
   // Summaries written before the noise option have no base: data.
   if (source.base !== "uniform") return loadExamples(run, config, source.split, source.examples, dataDir);
+  const { shape, classes } = exampleShape(run, config, source, dataDir);
+  return uniformNoise(source.examples, shape, classes, noiseSeed(source));
+}
+
+/**
+ * The images of sourceExamples, the first `count` of them, in pieces of `rows` images, each the
+ * caller's to dispose: noise is drawn piece by piece, never whole (3.8 GB for paper B's largest set).
+ */
+export function* sourceImages(run: RunDir, config: RunConfig, source: AttackSource, count: number, rows: number, dataDir?: string): Generator<torch.Tensor> {
+  if (source.base === "uniform") return yield* uniformNoiseImages(count, exampleShape(run, config, source, dataDir).shape, noiseSeed(source), rows);
+  const data = loadExamples(run, config, source.split, count, dataDir);
+  try {
+    for (let start = 0; start < count; start += rows) yield data.images.narrow(0, start, Math.min(rows, count - start));
+  } finally {
+    torch.dispose(data);
+  }
+}
+
+const noiseSeed = (source: AttackSource) => deriveSeed(source.seed, "attack-set noise");
+
+/** One example's shape and the classes of the source's split (read from its first example). */
+function exampleShape(run: RunDir, config: RunConfig, source: AttackSource, dataDir?: string): { shape: number[]; classes: number } {
   const one = loadExamples(run, config, source.split, 1, dataDir);
   try {
-    return uniformNoise(source.examples, one.images.shape.slice(1), one.classes, deriveSeed(source.seed, "attack-set noise"));
+    return { shape: one.images.shape.slice(1), classes: one.classes };
   } finally {
     torch.dispose(one);
   }

@@ -14,7 +14,7 @@ import { readJson } from "../../util/json.js";
 import { OptionError } from "../../util/schema.js";
 import type { JobKind } from "../graph.js";
 import { Rows } from "../rows.js";
-import { type AttackSetSummary, sourceExamples } from "./attack-set.js";
+import { type AttackSetSummary, sourceImages } from "./attack-set.js";
 
 export interface DeriveInputs {
   /** The new labels: the attack's targets, the source model's class for x + δ, or the original labels. */
@@ -27,6 +27,8 @@ export interface DeriveInputs {
 
 const LABELS = ["targets", "adversarial", "original"] as const;
 const PREVIEW = 6;
+// x + δ is computed and written in pieces of this size: the memory the job needs, whatever the set's size.
+const PIECE_BYTES = 16 << 20;
 
 export const deriveDataset: JobKind = {
   name: "derive-dataset",
@@ -46,41 +48,53 @@ export const deriveDataset: JobKind = {
     if (k >= summary.perEpsilon.length) throw new OptionError(`${ctx.spec.id}: inputs.epsilon ${k}, but the attack-set ran ${summary.perEpsilon.length} ε`);
     const run = new RunDir(join(ctx.root, summary.source.run));
     const config = readRunConfig(run);
-    const source = sourceExamples(run, config, summary.source, ctx.dataDir);
-    const { tensors } = torch.loadSafetensors(join(set.dir, "attack.safetensors"));
+    // The attack's tensors mapped, x + δ computed and written a piece at a time: a set of any size
+    // costs the memory of one piece (δ alone is 3.8 GB for paper B's largest set).
+    const { tensors } = torch.loadSafetensors(join(set.dir, "attack.safetensors"), { mmap: true });
     try {
       if (i.labels === "targets" && !tensors.has("targets")) throw new OptionError(`${ctx.spec.id}: inputs.labels "targets", but the attack-set's attack was untargeted`);
       const m = Math.min(i.examples ?? summary.examples, summary.examples);
-      const first = (t: torch.Tensor) => t.narrow(0, 0, m);
+      const delta = tensors.get(`delta.${k}`)!;
+      const shape = delta.shape.slice(1);
+      const pieceRows = Math.max(1, Math.floor(PIECE_BYTES / (4 * shape.reduce((a, b) => a * b, 1))));
+      const p = Math.min(PREVIEW, m);
+      const classes = tensors.get("logits")!.shape.at(-1)!;
       const built = torch.tidy(() => {
-        const images = first(source.images).add(first(tensors.get(`delta.${k}`)!)).clamp(0, 1);
+        const first = (t: torch.Tensor) => t.narrow(0, 0, m);
         const adversarial = first(tensors.get("adversarial_class")!.select(1, k));
-        const labels = first(i.labels === "targets" ? tensors.get("targets")! : i.labels === "adversarial" ? adversarial : source.labels);
+        const labels = first(i.labels === "targets" ? tensors.get("targets")! : i.labels === "adversarial" ? adversarial : tensors.get("labels")!).clone();
         const fooled = adversarial.eq(labels).to("float64");
-        const perClass = Array.from({ length: source.classes }, (_, cls) => {
+        const perClass = Array.from({ length: classes }, (_, cls) => {
           const mask = labels.eq(cls).to("float64");
           const n = mask.sum().item();
           return n ? (100 * fooled.mul(mask).sum().item()) / n : Number.NaN;
         });
-        const p = Math.min(PREVIEW, m);
-        const preview = {
-          images: images.narrow(0, 0, p).contiguous(), delta: first(tensors.get(`delta.${k}`)!).narrow(0, 0, p).contiguous(),
-          // Labels as float32: the report reads float arrays only.
-          source_labels: first(source.labels).narrow(0, 0, p).to("float32"), labels: labels.narrow(0, 0, p).to("float32"),
-        };
-        return { images, labels: labels.contiguous(), foolRate: 100 * fooled.mean().item(), perClass, preview };
+        // Labels as float32: the report reads float arrays only.
+        const preview = { delta: delta.narrow(0, 0, p).clone(), source_labels: tensors.get("labels")!.narrow(0, 0, p).to("float32"), labels: labels.narrow(0, 0, p).to("float32") };
+        return { labels, foolRate: 100 * fooled.mean().item(), perClass, preview };
       });
+      let previewImages: torch.Tensor | undefined;
+      function* images() {
+        let start = 0;
+        for (const x of sourceImages(run, config, summary.source, m, pieceRows, ctx.dataDir)) {
+          // In place: each piece of the source is used once.
+          torch.tidy(() => x.add_(delta.narrow(0, start, x.shape[0]!)).clamp_(0, 1));
+          if (start === 0) previewImages = torch.tidy(() => x.narrow(0, 0, p).clone());
+          start += x.shape[0]!;
+          yield x;
+        }
+      }
       try {
         // The source's test split, with a folder dataset's path made relative to the new folder.
         const ref = resolveRef(config.dataset, run.path);
         const testFrom = ref.options?.folder ? { ...ref, options: { ...ref.options, folder: relative(ctx.dir, ref.options.folder) } } : ref;
-        writeFolderDataset(ctx.dir, built, {
-          name: `${config.dataset.name}+${summary.attack}`, classes: source.classes, testFrom,
+        writeFolderDataset(ctx.dir, { images: images(), shape, labels: built.labels }, {
+          name: `${config.dataset.name}+${summary.attack}`, classes, testFrom,
           provenance: { run: summary.source.run, checkpoint: summary.checkpoint, attack: summary.attack, epsilon: summary.perEpsilon[k]!.epsilon, targets: summary.targets, labels: i.labels, attackSet: set.record.key },
         });
-        torch.saveSafetensors(join(ctx.dir, "preview.safetensors"), built.preview);
+        torch.saveSafetensors(join(ctx.dir, "preview.safetensors"), { ...built.preview, images: previewImages! });
       } finally {
-        torch.dispose([built.images, built.labels, built.preview]);
+        torch.dispose([built.labels, built.preview, previewImages]);
       }
       // The set's one result, which tables read beside the models trained on it.
       const rows = new Rows({ ...ctx.spec.tags, checkpoint: summary.checkpoint.replace(/\.safetensors$/, ""), epoch: summary.epoch, iteration: summary.iteration, best: true });
@@ -90,7 +104,6 @@ export const deriveDataset: JobKind = {
       return { rows: rows.rows, files: ["dataset.json", "train.safetensors", "preview.safetensors"].map((f) => join(ctx.spec.id, f)) };
     } finally {
       torch.dispose([...tensors.values()]);
-      torch.dispose(source);
     }
   },
 };
