@@ -3,7 +3,7 @@
 //   DIR/dataset.json        { format, classes, shape, train, test | testFrom, provenance }
 //   DIR/train.safetensors   images (float32 N×…, in [0, 1] for image sets), labels (int64 N)
 //   DIR/test.safetensors    optional; without it the test split is `testFrom`'s (a named set)
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { readJson, writeJson } from "../util/json.js";
 import * as torch from "../torch/index.js";
@@ -38,15 +38,22 @@ export function readManifest(dir: string): FolderManifest {
 }
 
 /**
+ * Splits from this size on are memory-mapped. Smaller ones are read: a mapped file truncated in
+ * place by another program would kill the process (SIGBUS), a risk worth taking only for sets that
+ * would not fit in memory otherwise.
+ */
+const MAP_BYTES = 256 * 2 ** 20;
+
+/**
  * A stored split of a dataset folder (the caller loads `testFrom` when the folder has no test
- * split), memory-mapped: batches read their examples from the page cache, so a set larger than
- * memory (paper B's 3.8 GB noise sets) costs no anonymous memory of its size.
+ * split). A large one is memory-mapped: batches read their examples from the page cache, so a set
+ * larger than memory (paper B's 3.8 GB noise sets) costs no anonymous memory of its size.
  */
 export function readFolderSplit(dir: string, split: Split): Dataset {
   const m = readManifest(dir);
   const path = join(dir, `${split}.safetensors`);
   if (!existsSync(path)) throw fileError(path, `missing: the dataset folder stores no ${split} split${m.testFrom ? "" : " and names no testFrom set"}`);
-  const { tensors } = torch.loadSafetensors(path, { mmap: true });
+  const { tensors } = torch.loadSafetensors(path, { mmap: statSync(path).size >= MAP_BYTES });
   const images = tensors.get("images");
   const labels = tensors.get("labels");
   for (const t of tensors.values()) if (t !== images && t !== labels) t.dispose();
