@@ -69,7 +69,7 @@ test("malformed files give errors naming the file and the problem", () => {
   };
   const cases: [string, RegExp][] = [
     [write("notjson.st", "{oops"), /notjson\.st: not a valid safetensors file: header is not JSON/],
-    [write("dtype.st", { a: { dtype: "F16", shape: [1], data_offsets: [0, 2] } }, Buffer.alloc(2)), /tensor 'a': dtype "F16" is not one of/],
+    [write("dtype.st", { a: { dtype: "I16", shape: [1], data_offsets: [0, 2] } }, Buffer.alloc(2)), /tensor 'a': dtype "I16" is not one of/],
     [write("size.st", { a: { dtype: "F32", shape: [3], data_offsets: [0, 8] } }, Buffer.alloc(8)), /tensor 'a': 8 bytes for shape \[3\] of F32, expected 12/],
     [write("beyond.st", { a: { dtype: "F32", shape: [4], data_offsets: [0, 16] } }, Buffer.alloc(8)), /data ends at 16, beyond the 8 data bytes/],
     [write("gap.st", { a: { dtype: "U8", shape: [1], data_offsets: [1, 2] } }, Buffer.alloc(2)), /data starts at 1, expected 0/],
@@ -179,7 +179,7 @@ test("the piecewise writer's file equals the one-shot file byte for byte, whatev
     const others = Object.entries(tensors).reverse();
     for (const [start, rows] of [[0, 1], [1, 999], [1000, 3000], [4000, 1000]] as const) {
       w.write("big", start === 1000 ? big.narrow(0, start, rows).flatten() : big.narrow(0, start, rows));
-      for (const [name, t] of others.splice(0, 3)) w.write(name, t);
+      for (const [name, t] of others.splice(0, Math.ceil(Object.keys(tensors).length / 4))) w.write(name, t);
     }
     w.close();
   }
@@ -201,6 +201,6 @@ test("the piecewise writer's file equals the one-shot file byte for byte, whatev
     }, re);
     assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith("failed")), [], "no file, no temporary file");
   }
-  assert.throws(() => new torch.SafetensorsWriter(failed, { a: { dtype: "float16" as never, shape: [1] } }), /tensor 'a': expected one of/);
+  assert.throws(() => new torch.SafetensorsWriter(failed, { a: { dtype: "int16" as never, shape: [1] } }), /tensor 'a': expected one of/);
   assert.throws(() => new torch.SafetensorsWriter(failed, { a: { dtype: "float32", shape: [1.5] } }), /shape \[1\.5\] is not a list/);
 }));

@@ -1,7 +1,8 @@
 import { Interrupted } from "./errors.js";
 import { N } from "./native.js";
 import { tidy } from "./scope.js";
-import type { Precision } from "./dtype.js";
+import { PRECISIONS, type Precision } from "./dtype.js";
+import { h } from "./handles.js";
 import type { Tensor } from "./tensor.js";
 
 /** libtorch's intra-op thread count (advdyn defaults it to the core count, or ADVDYN_NUM_THREADS). */
@@ -35,6 +36,9 @@ const LOWER = { bf16: "bfloat16", fp16: "float16" } as const;
  * loss and every reduction after it run in float32. fp32 runs fn as it is.
  */
 export function autocast(precision: Precision, x: Tensor, fn: () => Tensor): Tensor {
+  if (!PRECISIONS.includes(precision)) throw new TypeError(`autocast: precision: expected one of ${PRECISIONS.join(", ")}, got ${JSON.stringify(precision)}`);
+  h(x, "autocast: x");
+  if (typeof fn !== "function") throw new TypeError(`autocast: fn: expected a function returning a Tensor, got ${typeof fn}`);
   if (precision === "fp32") return fn();
   const cuda = x.device.startsWith("cuda");
   const previous = N.autocast_dtype(cuda);
@@ -45,5 +49,6 @@ export function autocast(precision: Precision, x: Tensor, fn: () => Tensor): Ten
   } finally {
     N.set_autocast(cuda, previous || null, false);
   }
+  h(out, "autocast: fn's result");
   return out.dtype === LOWER[precision] ? tidy(() => out.to("float32")) : out;
 }
