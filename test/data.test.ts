@@ -338,6 +338,16 @@ test("uniform noise drawn in pieces is the whole draw's images, cut at any piece
   torch.dispose([whole, first]);
 }));
 
+test("uniform noise's labels drawn without holding its images are the whole draw's labels", () => noLeak(() => {
+  // Images of 512 Ki elements: the images are dropped in 3 pieces of at most 8.
+  for (const [n, shape] of [[50, [1, 5, 7]], [20, [1, 512, 1024]]] as const) {
+    const whole = data.uniformNoise(n, shape, 10, 123);
+    const labels = data.uniformNoiseLabels(n, shape, 10, 123);
+    assert.ok(torch.equal(labels, whole.labels), `${n} images of [${shape}]`);
+    torch.dispose([whole, labels]);
+  }
+}));
+
 // ---- loader ----
 
 /** n tiny images whose label is their index, so batches show which examples they hold. */

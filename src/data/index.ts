@@ -4,7 +4,7 @@ export { readCifar10, readCifar100, type Cifar100Options } from "./cifar.js";
 export { readIdx, readMnist, type IdxArray, type MnistName } from "./mnist.js";
 export {
   FOURIER_CLASSES_DEFAULTS, ORTHOGONAL_DEFAULTS, SHORTCUT_PRESETS, fourierClasses, hiddenShortcut, orthogonal,
-  shortcutSpectrum, signedLabels, uniformNoise, uniformNoiseImages,
+  shortcutSpectrum, signedLabels, uniformNoise, uniformNoiseImages, uniformNoiseLabels,
   type FourierClassesOptions, type HiddenShortcutOptions, type OrthogonalOptions, type ShortcutPreset, type ShortcutSetting,
 } from "./synthetic.js";
 export {

@@ -237,6 +237,25 @@ export function* uniformNoiseImages(n: number, shape: readonly number[], seed: n
   positiveInt(n, "n");
   positiveInt(rows, "rows");
   using g = new torch.Generator(checkSeed(seed));
+  yield* drawImages(g, n, shape, rows);
+}
+
+/**
+ * The labels of uniformNoise(n, shape, classes, seed), without holding its images: the labels are
+ * drawn after all of them, so the images are drawn here a piece at a time and dropped.
+ */
+export function uniformNoiseLabels(n: number, shape: readonly number[], classes: number, seed: number): Tensor {
+  positiveInt(n, "n");
+  using g = new torch.Generator(checkSeed(seed));
+  const rows = Math.max(1, Math.floor(DROPPED_PIECE / shape.reduce((a, b) => a * b, 1)));
+  for (const x of drawImages(g, n, shape, rows)) x.dispose();
+  return torch.randint(0, classes, [n], { generator: g });
+}
+
+// Elements of a piece of images drawn only to be dropped: 16 MiB of float32.
+const DROPPED_PIECE = 1 << 22;
+
+function* drawImages(g: torch.Generator, n: number, shape: readonly number[], rows: number): Generator<Tensor> {
   for (let start = 0; start < n; start += rows) yield torch.rand([Math.min(rows, n - start), ...shape], { generator: g });
 }
 

@@ -7,11 +7,11 @@
 // relative to the store's root: `advdyn attack` keeps its store inside the run folder).
 import { mkdirSync } from "node:fs";
 import { join, relative } from "node:path";
-import { attackBatches } from "../../attacks/batch.js";
+import { attackEach, rowsOf } from "../../attacks/batch.js";
 import { TARGET_MODES, type TargetMode } from "../../attacks/criteria.js";
 import { type AttackRef, attackEpsilons, checkTargets, createAttack, resolveAttack } from "../../attacks/registry.js";
 import type { Epsilon } from "../../attacks/types.js";
-import { type Dataset, SPLITS, type Split, dataIdentity, deriveSeed, resolveRef, uniformNoise, uniformNoiseImages } from "../../data/index.js";
+import { type Dataset, SPLITS, type Split, dataIdentity, deriveSeed, resolveRef, uniformNoise, uniformNoiseImages, uniformNoiseLabels } from "../../data/index.js";
 import { AttackModel } from "../../nn/attack-model.js";
 import { RunDir } from "../../store/run.js";
 import type { JobSpec } from "../../store/study-folder.js";
@@ -71,7 +71,8 @@ export interface AttackSetSummary {
 
 /**
  * The examples of an attack-set's source (floats in [0, 1]): the first N of the run's split, or
- * uniform noise images of the split's shape drawn from the seed. derive-dataset reads them again.
+ * uniform noise images of the split's shape drawn from the seed. The job and derive-dataset read
+ * them in pieces (sourceLabels, sourceImages), never whole.
  */
 export function sourceExamples(run: RunDir, config: RunConfig, source: AttackSource, dataDir?: string): Dataset {
   // Summaries written before the noise option have no base: data.
@@ -88,10 +89,21 @@ export function* sourceImages(run: RunDir, config: RunConfig, source: AttackSour
   if (source.base === "uniform") return yield* uniformNoiseImages(count, exampleShape(run, config, source, dataDir).shape, noiseSeed(source), rows);
   const data = loadExamples(run, config, source.split, count, dataDir);
   try {
-    for (let start = 0; start < count; start += rows) yield data.images.narrow(0, start, Math.min(rows, count - start));
+    yield* rowsOf(data.images, count, rows);
   } finally {
     torch.dispose(data);
   }
+}
+
+/** The labels of sourceExamples, and its classes, without holding noise images. */
+function sourceLabels(run: RunDir, config: RunConfig, source: AttackSource, dataDir?: string): { labels: torch.Tensor; classes: number } {
+  if (source.base !== "uniform") {
+    const data = sourceExamples(run, config, source, dataDir);
+    data.images.dispose();
+    return { labels: data.labels, classes: data.classes };
+  }
+  const { shape, classes } = exampleShape(run, config, source, dataDir);
+  return { labels: uniformNoiseLabels(source.examples, shape, classes, noiseSeed(source)), classes };
 }
 
 const noiseSeed = (source: AttackSource) => deriveSeed(source.seed, "attack-set noise");
@@ -147,69 +159,80 @@ export const attackSet: JobKind = {
     const config = readRunConfig(run);
     const c = findCheckpoint(run, i.checkpoint);
     const source: AttackSource = { run: relative(ctx.root, run.path) || ".", split: i.split, examples: i.examples, base: i.base ?? "data", seed: i.seed };
-    const data = sourceExamples(run, config, source, ctx.dataDir);
+    const { labels, classes } = sourceLabels(run, config, source, ctx.dataDir);
     const module = loadCheckpointModel(run, config, c);
     const model = new AttackModel(module, { precision: checkPrecision(i.precision ?? config.precision ?? "fp32", ctx.device ?? "cpu") });
     const attack = createAttack(i.attack);
     const epsilons = attackEpsilons(i.attack);
-    const n = data.labels.shape[0]!;
+    const n = labels.shape[0]!;
     const tagOf = c.file.replace(/\.safetensors$/, "");
     const progress = ctx.progress ? new Progress(`attack ${tagOf}`, n, "img") : undefined;
     let done = 0;
+    mkdirSync(ctx.dir, { recursive: true });
+    const file = join(ctx.dir, "attack.safetensors");
+    // Each batch's results are written as they come: δ alone is 3.8 GB for paper B's largest set.
+    let writer: torch.SafetensorsWriter | undefined;
     try {
-      const r = attackBatches(model, attack, data.images, data.labels, {
-        epsilons, batchSize: i.batchSize, seed: i.seed, targets: i.targets, classes: data.classes,
+      attackEach(model, attack, sourceImages(run, config, source, n, i.batchSize, ctx.dataDir), labels, {
+        epsilons, batchSize: i.batchSize, seed: i.seed, targets: i.targets, classes,
         onBatch: (k, successes) => {
           progress?.tick(k - done, { success: successes / k });
           done = k;
         },
-      });
-      try {
-        const mean = (t: torch.Tensor) => torch.tidy(() => t.to("float64").mean().item());
-        const summary: AttackSetSummary = {
-          checkpoint: c.file, epoch: c.epoch, iteration: c.iteration, examples: n, cleanAccuracy: mean(r.cleanCorrect),
-          perEpsilon: epsilons.map((epsilon, k) => torch.tidy(() => ({
-            epsilon, successRate: mean(r.success.select(0, k)), successOnCorrectRate: mean(r.successOnCorrect.select(0, k)),
-            meanL2: mean(r.norms.l2.select(0, k)), meanLinf: mean(r.norms.linf.select(0, k)),
-          }))),
-          attack: attack.name, source: { ...source, examples: n }, targets: i.targets,
-        };
-        mkdirSync(ctx.dir, { recursive: true });
-        const summaryPath = join(ctx.dir, "summary.json");
-        writeJson(summaryPath, summary);
-        const rows = new Rows({ ...ctx.spec.tags, checkpoint: tagOf, epoch: c.epoch, iteration: c.iteration, best: c.file === run.index().best });
-        const correct = torch.tidy(() => r.cleanCorrect.sum().item());
-        epsilons.forEach((_, k) => {
-          // Rows use paper A's success (clean correct and fooled), as the studies' measurements do.
-          const key = epsilons.length === 1 ? i.key : `${i.key}[${k}]`;
-          const successes = torch.tidy(() => r.successOnCorrect.select(0, k).sum().item());
-          rows.scalar(key, "examples", n);
-          rows.scalar(key, "successes", successes);
-          rows.scalar(key, "clean_accuracy", (100 * correct) / n);
-          rows.scalar(key, "success_rate", (100 * successes) / n);
-          rows.scalar(key, "success_rate_on_correct", correct ? (100 * successes) / correct : 0);
-        });
-        const tensors = torch.tidy(() => new Map<string, torch.Tensor>([
-          ...epsilons.map((_, k) => [`delta.${k}`, r.delta[k]!] as const),
-          ["success", r.success.T.contiguous()], ["success_on_correct", r.successOnCorrect.T.contiguous()], ["clean_correct", r.cleanCorrect],
-          ["labels", data.labels], ["adversarial_class", r.adversarialClass.T.contiguous()], ["logits", r.logits.transpose(0, 1).contiguous()],
-          ...Object.entries(r.norms).map(([name, t]) => [`norm_${name}`, (t as torch.Tensor).T.contiguous()] as const),
+      }, (r) => {
+        const pieces = new Map<string, torch.Tensor>([
+          ...epsilons.map((_, k) => [`delta.${k}`, r.delta.select(1, k)] as const),
+          ["success", r.success], ["success_on_correct", r.successOnCorrect], ["clean_correct", r.cleanCorrect],
+          ["adversarial_class", r.logits.argmax(2)], ["logits", r.logits],
+          ...Object.entries(r.norms).map(([name, t]) => [`norm_${name}`, t as torch.Tensor] as const),
           ...(r.targets ? [["targets", r.targets] as const] : []),
-        ]));
-        const file = join(ctx.dir, "attack.safetensors");
-        try {
-          torch.saveSafetensors(file, tensors, { checkpoint: c.file, attack: attack.name });
-        } finally {
-          torch.dispose([...tensors.values()]);
+        ]);
+        if (!writer) {
+          // The header needs every shape up front: the first batch's pieces give the dtypes and row shapes.
+          const specs = [...pieces, ["labels", labels] as const].map(([name, t]) => [name, { dtype: t.dtype, shape: [n, ...t.shape.slice(1)] }] as const);
+          writer = new torch.SafetensorsWriter(file, new Map(specs), { checkpoint: c.file, attack: attack.name });
+          writer.write("labels", labels);
         }
-        return { rows: rows.rows, files: [relative(ctx.root, file), relative(ctx.root, summaryPath)], info: { checkpoint: c.file } };
-      } finally {
-        torch.dispose(r);
-      }
+        for (const [name, t] of pieces) writer.write(name, t);
+      });
+      writer!.close();
     } finally {
+      writer?.[Symbol.dispose]();
       model.dispose();
       module.dispose();
-      torch.dispose(data);
+      labels.dispose();
+    }
+    // The statistics are reduced over the written file's whole columns: sums accumulated batch by
+    // batch would round differently, and the means would change in their last bits.
+    const { tensors } = torch.loadSafetensors(file, { mmap: true });
+    try {
+      const column = (name: string, k: number) => tensors.get(name)!.select(1, k);
+      const mean = (t: torch.Tensor) => torch.tidy(() => t.to("float64").mean().item());
+      const summary: AttackSetSummary = {
+        checkpoint: c.file, epoch: c.epoch, iteration: c.iteration, examples: n, cleanAccuracy: mean(tensors.get("clean_correct")!),
+        perEpsilon: epsilons.map((epsilon, k) => torch.tidy(() => ({
+          epsilon, successRate: mean(column("success", k)), successOnCorrectRate: mean(column("success_on_correct", k)),
+          meanL2: mean(column("norm_l2", k)), meanLinf: mean(column("norm_linf", k)),
+        }))),
+        attack: attack.name, source: { ...source, examples: n }, targets: i.targets,
+      };
+      const summaryPath = join(ctx.dir, "summary.json");
+      writeJson(summaryPath, summary);
+      const rows = new Rows({ ...ctx.spec.tags, checkpoint: tagOf, epoch: c.epoch, iteration: c.iteration, best: c.file === run.index().best });
+      const correct = torch.tidy(() => tensors.get("clean_correct")!.sum().item());
+      epsilons.forEach((_, k) => {
+        // Rows use paper A's success (clean correct and fooled), as the studies' measurements do.
+        const key = epsilons.length === 1 ? i.key : `${i.key}[${k}]`;
+        const successes = torch.tidy(() => column("success_on_correct", k).sum().item());
+        rows.scalar(key, "examples", n);
+        rows.scalar(key, "successes", successes);
+        rows.scalar(key, "clean_accuracy", (100 * correct) / n);
+        rows.scalar(key, "success_rate", (100 * successes) / n);
+        rows.scalar(key, "success_rate_on_correct", correct ? (100 * successes) / correct : 0);
+      });
+      return { rows: rows.rows, files: [relative(ctx.root, file), relative(ctx.root, summaryPath)], info: { checkpoint: c.file } };
+    } finally {
+      torch.dispose([...tensors.values()]);
     }
   },
 };
