@@ -98,7 +98,7 @@ export async function runCli(args: string[]): Promise<string> {
   console.log = (...a: unknown[]) => void lines.push(a.join(" "));
   process.stdout.write = ((chunk: string) => (lines.push(String(chunk).replace(/\n$/, "")), true)) as typeof process.stdout.write;
   try {
-    await program(args).parseAsync(args, { from: "user" });
+    await (await program(args)).parseAsync(args, { from: "user" });
     return lines.join("\n");
   } finally {
     console.log = log;

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const bin = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
 const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: "utf8", timeout: 300_000 });
@@ -72,6 +72,27 @@ test("one process per run folder: a second train stops at once (exit 3); a kille
   const third = run(...args);
   assert.equal(third.status, 0, third.stderr);
   assert.deepEqual(readdirSync(out, { recursive: true }).filter((f) => /\.tmp-|\.lock/.test(String(f))), [], "no debris");
+});
+
+test("advdyn --help and --version load none of the commands' modules (only the command table)", () => {
+  // A module hook that appends every module the process resolves to a file.
+  const dir = mkdtempSync(join(tmpdir(), "advdyn-modules-"));
+  const list = join(dir, "modules.txt");
+  writeFileSync(join(dir, "hooks.mjs"), `import { appendFileSync } from "node:fs";
+export async function resolve(spec, ctx, next) { const r = await next(spec, ctx); appendFileSync(${JSON.stringify(list)}, r.url + "\\n"); return r; }`);
+  writeFileSync(join(dir, "register.mjs"), `import { register } from "node:module"; register(${JSON.stringify(pathToFileURL(join(dir, "hooks.mjs")).href)});`);
+  const modules = (args: string[]) => {
+    writeFileSync(list, "");
+    const r = spawnSync(process.execPath, ["--import", pathToFileURL(join(dir, "register.mjs")).href, bin, ...args], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    return readFileSync(list, "utf8").split("\n").filter((u) => u.includes("/dist/src/"));
+  };
+  for (const args of [["--help"], ["--version"]]) {
+    const ours = modules(args);
+    assert.ok(ours.some((u) => u.endsWith("/cli/main.js")), `${args}: the hook saw the program`);
+    assert.deepEqual(ours.filter((u) => /\/(models|attacks|studies|torch\/index|cli\/(train|study|attack))\b/.test(u)), [], `${args}`);
+  }
+  assert.ok(modules(["train", "--help"]).some((u) => u.includes("/models/")), "a command's help loads its command");
 });
 
 test("commands that compute nothing (help, version, usage errors) do not load libtorch or the database engine", () => {

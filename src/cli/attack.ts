@@ -30,7 +30,6 @@ const checkpointsArg = (v: string): string => {
 export function attackCommand(argv: readonly string[]): Command {
   const name = peek(argv, "--attack") ?? "pgd";
   const cmd = new Command("attack")
-    .summary("attack checkpoints of a run; store perturbations and results (resumable)")
     .description("Attack checkpoints of a training run with a registered attack. Per checkpoint, perturbations, success, adversarial class and logits, norms and targets go to RUN/attacks/<key>/<checkpoint>/. " +
       "The attack's options go on the same command line; every attack and its options are listed below.")
     .argument("<run>", "the run folder")

@@ -4,7 +4,7 @@ import { DEFAULT_DATA_DIR, DOWNLOAD_NAMES, NAMED_DATASETS, SPLITS, type DatasetN
 import * as torch from "../torch/index.js";
 
 export function dataCommand(): Command {
-  const data = new Command("data").summary("fetch the real datasets, describe any dataset");
+  const data = new Command("data");
   data.command("get")
     .description("download a dataset, check its SHA-256 and unpack it into DIR")
     .addArgument(new Argument("<name>", "the dataset").choices(DOWNLOAD_NAMES))

@@ -8,7 +8,6 @@ import * as torch from "../torch/index.js";
 
 export function demoCommand(): Command {
   return new Command("demo")
-    .summary("paper A's main experiment and learning dynamics at demo scale on Fashion-MNIST, with reports (about a minute)")
     .description("Run 'study ifr' and 'study dynamics' at demo scale on real Fashion-MNIST (Debian's dataset-fashion-mnist, or advdyn data get), " +
       "else on the built-in fourier-classes images, and write their reports; rerunning reuses what is done.")
     .option("--out <dir>", "where the two study folders go", "advdyn-demo")

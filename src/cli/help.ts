@@ -27,8 +27,8 @@ function optionsTable(schema: Schema): string {
 }
 
 /** docs/cli.md: generated, so that it cannot drift from the code (a test compares them). */
-export function cliReference(): string {
-  const p = program([], 100);
+export async function cliReference(): Promise<string> {
+  const p = await program([], { helpWidth: 100, all: true });
   const help = (c: Command) => c.helpInformation().trimEnd();
   const commands = p.commands.flatMap((c) => [c, ...c.commands]);
   const out: string[] = [

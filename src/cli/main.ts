@@ -9,6 +9,12 @@ import { OptionError } from "../util/schema.js";
 import { version } from "../util/version.js";
 import { UsageError } from "./usage.js";
 
+// A reader that stops early (`advdyn reference | head`) ends the output, not in a stack trace.
+process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+  if (e.code !== "EPIPE") throw e;
+  process.exit(process.exitCode ?? 0);
+});
+
 const argv = process.argv.slice(2);
 // --version alone needs none of the commands (loading their registries is most of a start-up).
 const { program } = argv.length === 1 && argv[0] === "--version" ? { program: undefined } : await import("./program.js");
@@ -19,10 +25,10 @@ try {
   if (!program) {
     console.log(version);
   } else if (argv.length === 0) {
-    console.log(program(argv).helpInformation());
+    console.log((await program(argv)).helpInformation());
     process.exitCode = 2;
   } else {
-    await program(argv).parseAsync(argv, { from: "user" });
+    await (await program(argv)).parseAsync(argv, { from: "user" });
   }
 } catch (e) {
   if (e instanceof CommanderError) {

@@ -8,7 +8,6 @@ const onPath = (cmd: string) => (process.env.PATH ?? "").split(delimiter).some((
 
 export function reportCommand(): Command {
   return new Command("report")
-    .summary("write a study's HTML report and figures")
     .description("Write STUDY/report/index.html (self-contained: figures, tables, every measured quantity, the study spec) and STUDY/report/figures/.")
     .argument("<study>", "the study folder")
     .option("--open", "open the report with xdg-open (else its path is printed)")

@@ -106,7 +106,6 @@ export function selfcheck(o: SelfcheckOptions): SelfcheckResult {
 
 export function selfcheckCommand(): Command {
   return new Command("selfcheck")
-    .summary("train a small classifier on synthetic data to check the engine end to end")
     .option("--epochs <n>", "epochs", integer(1), 5)
     .option("--seed <n>", "seed of the data and weights", integer(0), 0)
     .addOption(deviceOption())

@@ -109,7 +109,6 @@ const studyArg = (v: string): string => {
 
 export function studyCommand(): Command {
   const cmd = new Command("study")
-    .summary("run one of the papers' experiments (A: six studies; B: perturbation-theory, perturbation-learning; C: at-regularization), or a study graph you wrote (resumable)")
     .description("Run a study: a graph of jobs (train, measure, attack-set, derive-dataset, evaluate, theory-net, perturbation-theory) into a study folder, skipping what is done; " +
       "print its tables beside the paper's. SPEC.json is a graph written by hand ({ study, jobs: [{ id, kind, tags, inputs, deps }], models, tables }; docs/studies.md).")
     .argument("<study>", `${STUDY_NAMES.join(" | ")}, or SPEC.json`, studyArg)

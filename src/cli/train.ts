@@ -35,7 +35,6 @@ function keepArg(value: string): Keep {
 
 export function trainCommand(argv: readonly string[]): Command {
   const cmd = new Command("train")
-    .summary("train a model with checkpoints into a run folder (resumable)")
     .description("Train one model on one dataset into a run folder: checkpoints from initialisation on, train/test metrics, resumable after an interruption. " +
       "Model options go on the same command line (--model NAME --help lists them).")
     .addOption(new Option("--model <name>", "the model").choices(modelNames()).makeOptionMandatory())

@@ -12,7 +12,6 @@ export function queueOptions(cmd: Command, required: boolean): Command {
 
 export function workerCommand(): Command {
   const cmd = new Command("worker")
-    .summary("run jobs of queued studies (any machine that sees the study folders)")
     .description("Take jobs from the queue and run them, one process per job at a time, until stopped (Ctrl-C: after the current job; twice: now). " +
       "Study folders must be at the same path as on the enqueuing machine (shared storage).");
   queueOptions(cmd, true)
