@@ -106,9 +106,12 @@ const initSeed = (seed: number, set: TheoryNetInputs["set"]) => deriveSeed(seed,
 
 const network = (i: Pick<TheoryInputs, "d" | "width">, seed: number) => createModel("onehidden", { inputShape: [i.d], width: i.width, seed });
 
+/** Loads a finished network's weights; returns its loss curve (kept in the file's metadata). */
+const loadNet = (model: Module, file: string): CurvePoint[] => JSON.parse(model.load(file).curve!) as CurvePoint[];
+
 /** Trains a network full-batch into `file` (resuming a killed training), or loads it when done. */
 function fit(ctx: JobContext, model: Module, file: string, label: string, x: Tensor, y: Tensor, i: Pick<TheoryInputs, "iterations" | "lr" | "momentum">): CurvePoint[] {
-  if (existsSync(file)) return JSON.parse(model.load(file).curve!) as CurvePoint[];
+  if (existsSync(file)) return loadNet(model, file);
   const statePath = file.replace(/\.safetensors$/, ".state.safetensors");
   const curve = trainFullBatch(model, x, y, {
     iterations: i.iterations, lr: i.lr, momentum: i.momentum, statePath, curveEvery: Math.max(1, Math.round(i.iterations / 200)),
@@ -159,8 +162,8 @@ export const perturbationTheory: JobKind = {
     mkdirSync(ctx.dir, { recursive: true });
     const load = (dep: Dependency, set: TheoryNetInputs["set"]) => {
       if (!isDeepStrictEqual(dep.spec.inputs, theoryNetInputs(i, set))) throw new OptionError(`${ctx.spec.id}: its ${set === "natural" ? "f" : "h"} job '${dep.spec.id}' trained another setting (${JSON.stringify(dep.spec.inputs)})`);
-      const model = network(i, 0);
-      return { model, curve: JSON.parse(model.load(join(dep.dir, NET_FILE)).curve!) as CurvePoint[] };
+      const model = network(i, initSeed(i.seed, set));
+      return { model, curve: loadNet(model, join(dep.dir, NET_FILE)) };
     };
     const data = theorySet(theoryNetInputs(i, "natural"));
     const noise = theorySet(theoryNetInputs(i, "noise"));
